@@ -1,0 +1,679 @@
+//! Runs one untrusted process under limits: a run plan in, an outcome out.
+//!
+//! Knows nothing of challenges. Layers today: cleared environment, new session and process group,
+//! parent-death signal, inherited descriptors closed, rlimits (CPU, file size, open files, core, data),
+//! privileges dropped to `nobody` when the grader is root, a wall timer, CPU and memory polled and
+//! enforced, capped stdout/stderr, the whole process group killed when the run ends, and per-process
+//! CPU time and peak memory from wait4's rusage.
+//!
+//! The only module with `unsafe`: each block says why it is sound.
+#![allow(unsafe_code)]
+
+mod signals;
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use signals::signal_name;
+
+use crate::report::LimitHit;
+
+/// The uid and gid runs are dropped to when the grader is root (`nobody` on Debian and most others).
+pub const UNPRIVILEGED_ID: u32 = 65534;
+
+/// What to run and under which limits.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// A path, or a bare name looked up in `PATH` of `env`.
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub cwd: PathBuf,
+    /// The complete environment: nothing of the grader's own is passed on.
+    pub env: Vec<(OsString, OsString)>,
+    pub stdin: Input,
+    pub limits: RunLimits,
+    /// Run as `nobody` when the grader is root (so file permissions mean something).
+    pub drop_privileges: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Input {
+    Null,
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    pub cpu_time: Option<Duration>,
+    pub wall_time: Duration,
+    /// Resident memory of the process tree; also RLIMIT_DATA at twice this as a backstop.
+    pub memory: Option<u64>,
+    /// Bytes of stdout plus stderr before the run is stopped.
+    pub output: u64,
+    /// RLIMIT_FSIZE.
+    pub file_size: Option<u64>,
+    /// RLIMIT_NOFILE.
+    pub open_files: Option<u64>,
+    /// How much of stderr to keep (its tail).
+    pub stderr_kept: usize,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            cpu_time: None,
+            wall_time: Duration::from_secs(10),
+            memory: None,
+            output: 64 << 20,
+            file_size: Some(4 << 30),
+            open_files: Some(1024),
+            stderr_kept: 64 << 10,
+        }
+    }
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Exited(code) => write!(f, "exit code {code}"),
+            Status::Signaled(signal) => write!(f, "killed by {}", signal_name(*signal)),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub cpu_time: Duration,
+    pub wall_time: Duration,
+    /// Peak resident memory (ru_maxrss of the process, or the largest tree total polled).
+    pub peak_memory: u64,
+    pub limit_hit: Option<LimitHit>,
+    pub stdout: Vec<u8>,
+    /// The tail of stderr, at most `stderr_kept` bytes.
+    pub stderr: Vec<u8>,
+}
+
+impl Outcome {
+    #[must_use]
+    pub fn success(&self) -> bool {
+        self.status == Status::Exited(0) && self.limit_hit.is_none()
+    }
+}
+
+/// Names the layers that `run` applies on this machine, for reports.
+#[must_use]
+pub fn describe_layers() -> String {
+    let root = is_root();
+    format!(
+        "sandbox: rlimits=on pgroup=on pdeathsig=on env=cleared user={}",
+        if root { "nobody" } else { "self" }
+    )
+}
+
+#[must_use]
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Makes `path` and everything under it owned by the unprivileged user, so a run dropped to it can
+/// write there. Does nothing unless the grader is root.
+pub fn hand_over(path: &std::path::Path) -> io::Result<()> {
+    if !is_root() {
+        return Ok(());
+    }
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        std::os::unix::fs::lchown(&current, Some(UNPRIVILEGED_ID), Some(UNPRIVILEGED_ID))?;
+        if std::fs::symlink_metadata(&current)?.is_dir() {
+            for entry in std::fs::read_dir(&current)? {
+                stack.push(entry?.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+const POLL_INTERVAL_MS: i32 = 5;
+
+/// Runs the plan to its end. Errors are the grader's (cannot spawn, cannot poll), not the program's:
+/// a program that cannot be executed comes back as an `io::Error` too.
+pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
+    let drop_to = (plan.drop_privileges && is_root()).then_some(UNPRIVILEGED_ID);
+    let env = if drop_to.is_some() { reachable_path(&plan.env) } else { plan.env.clone() };
+    let mut command = Command::new(resolve_program(&plan.program, &env));
+    command
+        .args(&plan.args)
+        .current_dir(&plan.cwd)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match &plan.stdin {
+        Input::Null => command.stdin(Stdio::null()),
+        Input::File(path) => command.stdin(std::fs::File::open(path)?),
+        Input::Bytes(_) => command.stdin(Stdio::piped()),
+    };
+    let limits = plan.limits;
+    // SAFETY: the closure runs in the child between fork and exec. It calls only async-signal-safe
+    // system calls (setsid, prctl, setrlimit, close_range, setgroups, setgid, setuid) on values
+    // computed before the fork, and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            set_limit(libc::RLIMIT_CORE, 0)?;
+            if let Some(cpu) = limits.cpu_time {
+                // A backstop: the poller below stops the run at the exact limit.
+                set_limit(libc::RLIMIT_CPU, cpu.as_secs() + 2)?;
+            }
+            if let Some(memory) = limits.memory {
+                set_limit(libc::RLIMIT_DATA, memory.saturating_mul(2))?;
+            }
+            if let Some(size) = limits.file_size {
+                set_limit(libc::RLIMIT_FSIZE, size)?;
+            }
+            if let Some(files) = limits.open_files {
+                set_limit(libc::RLIMIT_NOFILE, files)?;
+            }
+            // Mark every inherited descriptor close-on-exec (closing would break std's exec-error pipe).
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_uint);
+            if let Some(id) = drop_to {
+                if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 || libc::setuid(id) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let stdin = match &plan.stdin {
+        Input::Bytes(bytes) => child.stdin.take().map(|pipe| (OwnedFd::from(pipe), bytes.as_slice())),
+        _ => None,
+    };
+    let stdout = OwnedFd::from(child.stdout.take().expect("stdout is piped"));
+    let stderr = OwnedFd::from(child.stderr.take().expect("stderr is piped"));
+    let mut supervisor = Supervisor::new(pid, started, limits)?;
+    let result = supervisor.watch(stdin, stdout, stderr);
+    // Whatever happened, nothing of the run outlives it.
+    kill_group(pid);
+    result
+}
+
+fn resolve_program(program: &OsString, env: &[(OsString, OsString)]) -> OsString {
+    if std::path::Path::new(program).components().count() > 1 {
+        return program.clone();
+    }
+    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
+    if let Some(path) = path {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(program);
+            if candidate.is_file() {
+                return candidate.into_os_string();
+            }
+        }
+    }
+    program.clone()
+}
+
+/// The environment with `PATH` cut to folders an unprivileged user can reach (a toolchain under
+/// /root, such as pyenv's shims, would otherwise shadow the system's).
+fn reachable_path(env: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
+    env.iter()
+        .map(|(key, value)| {
+            if key != "PATH" {
+                return (key.clone(), value.clone());
+            }
+            let dirs: Vec<PathBuf> = std::env::split_paths(value).filter(|dir| reachable_by_others(dir)).collect();
+            (key.clone(), std::env::join_paths(dirs).unwrap_or_else(|_| value.clone()))
+        })
+        .collect()
+}
+
+/// Whether every folder from the root down to `path` lets others through.
+#[must_use]
+pub fn reachable_by_others(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(path) = path.canonicalize() else { return false };
+    path.ancestors().all(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+}
+
+fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+    let limit = libc::rlimit { rlim_cur: value, rlim_max: value };
+    // SAFETY: setrlimit reads the struct we pass and nothing else.
+    if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn kill_group(pid: libc::pid_t) {
+    // SAFETY: kill has no memory effects. The child made itself leader of process group `pid`
+    // (setsid), and we have not reaped the group's processes... except the leader, whose id the
+    // kernel does not reuse while the group still has members.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own, with integer arguments.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor we then own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a non-negative result is a fresh descriptor nobody else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Watches a running child: moves its pipes, enforces wall, CPU, memory and output limits, reaps it.
+struct Supervisor {
+    pid: libc::pid_t,
+    started: Instant,
+    limits: RunLimits,
+    limit_hit: Option<LimitHit>,
+    peak_polled: u64,
+    ticks_per_second: f64,
+    page_size: u64,
+}
+
+impl Supervisor {
+    fn new(pid: libc::pid_t, started: Instant, limits: RunLimits) -> io::Result<Self> {
+        // SAFETY: sysconf only reads configuration values.
+        let (ticks, page) = unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
+        Ok(Supervisor {
+            pid,
+            started,
+            limits,
+            limit_hit: None,
+            peak_polled: 0,
+            ticks_per_second: if ticks > 0 { ticks as f64 } else { 100.0 },
+            page_size: if page > 0 { page as u64 } else { 4096 },
+        })
+    }
+
+    fn stop(&mut self, why: LimitHit) {
+        if self.limit_hit.is_none() {
+            self.limit_hit = Some(why);
+        }
+        kill_group(self.pid);
+    }
+
+    fn watch(&mut self, stdin: Option<(OwnedFd, &[u8])>, stdout: OwnedFd, stderr: OwnedFd) -> io::Result<Outcome> {
+        let pidfd = pidfd_open(self.pid);
+        let mut stdin = stdin;
+        if let Some((fd, _)) = &stdin {
+            set_nonblocking(fd.as_raw_fd())?;
+        }
+        set_nonblocking(stdout.as_raw_fd())?;
+        set_nonblocking(stderr.as_raw_fd())?;
+        let mut out_open = true;
+        let mut err_open = true;
+        let mut stdout_buf = Vec::new();
+        let mut stderr_buf = Vec::new();
+        let mut stderr_total: u64 = 0;
+        let mut written = 0usize;
+        let mut exited: Option<(i32, libc::rusage)> = None;
+        let mut exit_seen_at: Option<Instant> = None;
+        let mut last_sample = Instant::now() - Duration::from_secs(1);
+        let mut stdout_file = std::fs::File::from(stdout);
+        let mut stderr_file = std::fs::File::from(stderr);
+        let mut chunk = vec![0u8; 64 * 1024];
+
+        loop {
+            // After the process is gone, give pipes held by leftovers a moment, then stop reading.
+            if let Some(at) = exit_seen_at
+                && ((!out_open && !err_open) || at.elapsed() > Duration::from_millis(200))
+            {
+                break;
+            }
+            let mut fds = Vec::with_capacity(4);
+            if out_open {
+                fds.push(libc::pollfd { fd: stdout_file.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            }
+            if err_open {
+                fds.push(libc::pollfd { fd: stderr_file.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            }
+            if let Some((fd, _)) = &stdin {
+                fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLOUT, revents: 0 });
+            }
+            if exited.is_none()
+                && let Some(fd) = &pidfd
+            {
+                fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            }
+            let timeout = if exited.is_none() && pidfd.is_none() { 1 } else { POLL_INTERVAL_MS };
+            // SAFETY: fds is a valid, initialised array of pollfd of the length we pass.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+            if ready < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+
+            if out_open {
+                loop {
+                    match stdout_file.read(&mut chunk) {
+                        Ok(0) => {
+                            out_open = false;
+                            break;
+                        }
+                        Ok(n) => {
+                            stdout_buf.extend_from_slice(&chunk[..n]);
+                            if stdout_buf.len() as u64 + stderr_total > self.limits.output {
+                                stdout_buf.truncate(self.limits.output as usize);
+                                self.stop(LimitHit::Output);
+                                out_open = false;
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => {
+                            out_open = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            if err_open {
+                loop {
+                    match stderr_file.read(&mut chunk) {
+                        Ok(0) => {
+                            err_open = false;
+                            break;
+                        }
+                        Ok(n) => {
+                            stderr_total += n as u64;
+                            stderr_buf.extend_from_slice(&chunk[..n]);
+                            let keep = self.limits.stderr_kept;
+                            if stderr_buf.len() > 2 * keep {
+                                stderr_buf.drain(..stderr_buf.len() - keep);
+                            }
+                            if stdout_buf.len() as u64 + stderr_total > self.limits.output {
+                                self.stop(LimitHit::Output);
+                                err_open = false;
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => {
+                            err_open = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some((fd, bytes)) = &stdin {
+                let mut pipe = std::fs::File::from(fd.try_clone()?);
+                let mut done = written >= bytes.len();
+                while !done {
+                    match pipe.write(&bytes[written..]) {
+                        Ok(n) => {
+                            written += n;
+                            done = written >= bytes.len();
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        // The program closed its stdin early: that is its business.
+                        Err(_) => done = true,
+                    }
+                }
+                if done {
+                    stdin = None;
+                }
+            }
+
+            if exited.is_none() {
+                exited = self.try_reap()?;
+                if exited.is_some() {
+                    exit_seen_at = Some(Instant::now());
+                    kill_group(self.pid);
+                    stdin = None;
+                    continue;
+                }
+                let elapsed = self.started.elapsed();
+                if elapsed >= self.limits.wall_time {
+                    self.stop(LimitHit::WallTime);
+                } else if last_sample.elapsed() >= Duration::from_millis(10) {
+                    last_sample = Instant::now();
+                    self.sample();
+                }
+            }
+        }
+
+        let (status, usage) = match exited {
+            Some(done) => done,
+            None => self.reap_blocking()?,
+        };
+        let wall_time = self.started.elapsed().min(self.limits.wall_time.max(self.started.elapsed()));
+        let cpu_time = timeval(usage.ru_utime) + timeval(usage.ru_stime);
+        let peak_memory = (usage.ru_maxrss.max(0) as u64 * 1024).max(self.peak_polled);
+        let status = decode(status);
+        let mut limit_hit = self.limit_hit;
+        if limit_hit.is_none() {
+            limit_hit = self.classify_after_exit(status, cpu_time, peak_memory);
+        }
+        if let Some(keep) = stderr_buf.len().checked_sub(self.limits.stderr_kept) {
+            stderr_buf.drain(..keep);
+        }
+        Ok(Outcome { status, cpu_time, wall_time, peak_memory, limit_hit, stdout: stdout_buf, stderr: stderr_buf })
+    }
+
+    /// A limit the kernel enforced for us (RLIMIT_CPU's SIGXCPU, RLIMIT_DATA's failed allocation).
+    fn classify_after_exit(&self, status: Status, cpu_time: Duration, peak_memory: u64) -> Option<LimitHit> {
+        if status == Status::Exited(0) {
+            return None;
+        }
+        if let Some(cpu) = self.limits.cpu_time
+            && (cpu_time >= cpu || status == Status::Signaled(libc::SIGXCPU))
+        {
+            return Some(LimitHit::CpuTime);
+        }
+        if let Some(memory) = self.limits.memory
+            && peak_memory >= memory
+        {
+            return Some(LimitHit::Memory);
+        }
+        None
+    }
+
+    /// Checks CPU time and resident memory of the process and its descendants.
+    fn sample(&mut self) {
+        let mut cpu_ticks = 0u64;
+        let mut rss_pages = 0u64;
+        for pid in descendants_and_self(self.pid) {
+            if let Some((ticks, pages)) = read_stat(pid) {
+                cpu_ticks += ticks;
+                rss_pages += pages;
+            }
+        }
+        let rss = rss_pages * self.page_size;
+        self.peak_polled = self.peak_polled.max(rss);
+        if let Some(memory) = self.limits.memory
+            && rss > memory
+        {
+            self.stop(LimitHit::Memory);
+            return;
+        }
+        if let Some(cpu) = self.limits.cpu_time
+            && cpu_ticks as f64 / self.ticks_per_second >= cpu.as_secs_f64()
+        {
+            self.stop(LimitHit::CpuTime);
+        }
+    }
+
+    fn try_reap(&self) -> io::Result<Option<(i32, libc::rusage)>> {
+        self.wait(libc::WNOHANG)
+    }
+
+    fn reap_blocking(&self) -> io::Result<(i32, libc::rusage)> {
+        loop {
+            if let Some(done) = self.wait(0)? {
+                return Ok(done);
+            }
+        }
+    }
+
+    fn wait(&self, flags: i32) -> io::Result<Option<(i32, libc::rusage)>> {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 writes into the two locals we pass; `pid` is our own unreaped child.
+        let result = unsafe { libc::wait4(self.pid, &mut status, flags, &mut usage) };
+        match result {
+            0 => Ok(None),
+            r if r == self.pid => Ok(Some((status, usage))),
+            _ => {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted { Ok(None) } else { Err(error) }
+            }
+        }
+    }
+}
+
+fn timeval(tv: libc::timeval) -> Duration {
+    Duration::from_secs(tv.tv_sec.max(0) as u64) + Duration::from_micros(tv.tv_usec.max(0) as u64)
+}
+
+fn decode(status: i32) -> Status {
+    if libc::WIFSIGNALED(status) {
+        Status::Signaled(libc::WTERMSIG(status))
+    } else {
+        Status::Exited(libc::WEXITSTATUS(status))
+    }
+}
+
+/// The pid and every descendant, through /proc/<pid>/task/<tid>/children.
+fn descendants_and_self(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    let mut all = vec![pid];
+    let mut index = 0;
+    while index < all.len() && all.len() < 4096 {
+        let current = all[index];
+        index += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{current}/task")) else { continue };
+        for task in tasks.flatten() {
+            let Ok(children) = std::fs::read_to_string(task.path().join("children")) else { continue };
+            all.extend(children.split_whitespace().filter_map(|c| c.parse::<libc::pid_t>().ok()));
+        }
+    }
+    all
+}
+
+/// (utime + stime in clock ticks, resident pages) from /proc/<pid>/stat.
+fn read_stat(pid: libc::pid_t) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let fields: Vec<&str> = text[text.rfind(')')? + 2..].split_whitespace().collect();
+    // After the name: state is field 0, utime 11, stime 12, rss 21.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    let rss: u64 = fields.get(21)?.parse().ok()?;
+    Some((utime + stime, rss))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(program: &str, args: &[&str]) -> RunPlan {
+        RunPlan {
+            program: program.into(),
+            args: args.iter().map(Into::into).collect(),
+            cwd: std::env::temp_dir(),
+            env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
+            stdin: Input::Null,
+            limits: RunLimits { wall_time: Duration::from_secs(5), ..RunLimits::default() },
+            drop_privileges: false,
+        }
+    }
+
+    #[test]
+    fn captures_stdout_and_exit_code() {
+        let outcome = run(&plan("sh", &["-c", "echo hi; echo err >&2; exit 3"])).unwrap();
+        assert_eq!(outcome.stdout, b"hi\n");
+        assert_eq!(outcome.stderr, b"err\n");
+        assert_eq!(outcome.status, Status::Exited(3));
+        assert_eq!(outcome.limit_hit, None);
+    }
+
+    #[test]
+    fn feeds_stdin_bytes() {
+        let mut p = plan("cat", &[]);
+        p.stdin = Input::Bytes(b"abc".repeat(100_000));
+        let outcome = run(&p).unwrap();
+        assert_eq!(outcome.stdout.len(), 300_000);
+        assert!(outcome.success());
+    }
+
+    #[test]
+    fn wall_limit_stops_a_sleeper() {
+        let mut p = plan("sleep", &["30"]);
+        p.limits.wall_time = Duration::from_millis(300);
+        let outcome = run(&p).unwrap();
+        assert_eq!(outcome.limit_hit, Some(LimitHit::WallTime));
+        assert_eq!(outcome.status, Status::Signaled(libc::SIGKILL));
+    }
+
+    #[test]
+    fn cpu_limit_stops_a_busy_loop() {
+        let mut p = plan("sh", &["-c", "while :; do :; done"]);
+        p.limits.cpu_time = Some(Duration::from_millis(300));
+        let outcome = run(&p).unwrap();
+        assert_eq!(outcome.limit_hit, Some(LimitHit::CpuTime));
+        assert!(outcome.cpu_time >= Duration::from_millis(250), "{:?}", outcome.cpu_time);
+    }
+
+    #[test]
+    fn output_limit_stops_a_flood() {
+        let mut p = plan("yes", &[]);
+        p.limits.output = 1 << 20;
+        let outcome = run(&p).unwrap();
+        assert_eq!(outcome.limit_hit, Some(LimitHit::Output));
+        assert_eq!(outcome.stdout.len(), 1 << 20);
+    }
+
+    #[test]
+    fn background_children_do_not_hold_the_run_open() {
+        let mut p = plan("sh", &["-c", "sleep 30 & echo started"]);
+        p.limits.wall_time = Duration::from_secs(20);
+        let outcome = run(&p).unwrap();
+        assert_eq!(outcome.stdout, b"started\n");
+        assert_eq!(outcome.limit_hit, None);
+        assert!(outcome.wall_time < Duration::from_secs(20));
+    }
+
+    #[test]
+    fn missing_program_is_an_error_not_a_panic() {
+        assert!(run(&plan("/nonexistent/program", &[])).is_err());
+    }
+}
