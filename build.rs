@@ -15,10 +15,13 @@ fn main() {
         walk(&root, &root, &mut files);
     }
     files.sort();
-    let mut out = String::from("/// (path under challenges/, executable, contents)\npub static FILES: &[(&str, bool, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// (path under challenges/, executable, contents)\npub static FILES: &[(&str, bool, &[u8])] = &[\n",
+    );
     for (relative, executable) in &files {
         let absolute = root.join(relative);
-        writeln!(out, "    ({relative:?}, {executable}, include_bytes!({:?})),", absolute.display().to_string()).unwrap();
+        writeln!(out, "    ({relative:?}, {executable}, include_bytes!({:?})),", absolute.display().to_string())
+            .unwrap();
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("bundled_files.rs");

@@ -8,10 +8,17 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckerDecision {
     /// Accepted, with a score fraction in [0, 1] (1 without score.txt).
-    Accept { fraction: f64, message: Option<String> },
-    Reject { message: Option<String> },
+    Accept {
+        fraction: f64,
+        message: Option<String>,
+    },
+    Reject {
+        message: Option<String>,
+    },
     /// The checker itself failed: the grader's or the author's fault, never the candidate's.
-    JudgeError { reason: String },
+    JudgeError {
+        reason: String,
+    },
 }
 
 /// Interprets a finished checker: its exit code (None if killed by a signal) and its feedback folder.

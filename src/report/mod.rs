@@ -250,12 +250,20 @@ impl Report {
     /// Accepted: built, and every case run was accepted.
     #[must_use]
     pub fn all_passed(&self) -> bool {
-        self.build.ok && self.cases().all(|c| c.verdict == Verdict::Accepted) && self.groups.iter().all(|g| g.skipped_because.is_none())
+        self.build.ok
+            && self.cases().all(|c| c.verdict == Verdict::Accepted)
+            && self.groups.iter().all(|g| g.skipped_because.is_none())
     }
 
     /// The score as a percentage of the maximum (100 when nothing can be scored).
     #[must_use]
     pub fn percent(&self) -> f64 {
-        if self.max_score > 0.0 { 100.0 * self.score / self.max_score } else if self.all_passed() { 100.0 } else { 0.0 }
+        if self.max_score > 0.0 {
+            100.0 * self.score / self.max_score
+        } else if self.all_passed() {
+            100.0
+        } else {
+            0.0
+        }
     }
 }

@@ -119,10 +119,7 @@ impl Outcome {
 #[must_use]
 pub fn describe_layers() -> String {
     let root = is_root();
-    format!(
-        "sandbox: rlimits=on pgroup=on pdeathsig=on env=cleared user={}",
-        if root { "nobody" } else { "self" }
-    )
+    format!("sandbox: rlimits=on pgroup=on pdeathsig=on env=cleared user={}", if root { "nobody" } else { "self" })
 }
 
 #[must_use]

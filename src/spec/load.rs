@@ -63,7 +63,8 @@ pub enum SpecError {
 /// Loads a bundled challenge by id, or a challenge folder (or its challenge.toml) by path.
 pub fn load(name_or_path: &str) -> Result<LoadedChallenge, SpecError> {
     let path = Path::new(name_or_path);
-    let looks_like_path = name_or_path.contains('/') || name_or_path.starts_with('.') || path.join("challenge.toml").is_file();
+    let looks_like_path =
+        name_or_path.contains('/') || name_or_path.starts_with('.') || path.join("challenge.toml").is_file();
     if looks_like_path || bundled::find_bundled(name_or_path).is_none() {
         let dir = if path.file_name().is_some_and(|n| n == "challenge.toml") {
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
@@ -102,12 +103,7 @@ pub fn load_dir(dir: &Path) -> Result<LoadedChallenge, SpecError> {
     let text = std::fs::read_to_string(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
     let spec = parse_str(&text, &path)?;
     check_semantics(&spec, dir, &path)?;
-    Ok(LoadedChallenge {
-        spec,
-        dir: dir.to_path_buf(),
-        origin: Origin::Folder(dir.to_path_buf()),
-        _extracted: None,
-    })
+    Ok(LoadedChallenge { spec, dir: dir.to_path_buf(), origin: Origin::Folder(dir.to_path_buf()), _extracted: None })
 }
 
 /// Parses spec text; `path` is only used in messages.
@@ -117,13 +113,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Challenge, SpecError> {
             Some(span) => locate(text, span.start, span.end),
             None => (1, 1, String::new()),
         };
-        SpecError::Syntax {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: explain(error.message()),
-            snippet,
-        }
+        SpecError::Syntax { path: path.to_path_buf(), line, column, message: explain(error.message()), snippet }
     })
 }
 
@@ -137,12 +127,7 @@ fn locate(text: &str, start: usize, end: usize) -> (usize, usize, String) {
     let source_line = &text[line_start..line_end];
     let width = text[start..end.clamp(start, line_end)].chars().count().max(1);
     let gutter = format!("{line} | ");
-    let snippet = format!(
-        "{gutter}{source_line}\n{:pad$}{}",
-        "",
-        "^".repeat(width),
-        pad = gutter.len() + column - 1
-    );
+    let snippet = format!("{gutter}{source_line}\n{:pad$}{}", "", "^".repeat(width), pad = gutter.len() + column - 1);
     (line, column, snippet)
 }
 
@@ -235,7 +220,8 @@ fn check_group(group: &Group, dir: &Path) -> Result<(), String> {
         if case.stdout.is_some() && case.stdout_text.is_some() {
             return Err(at("give `stdout` or `stdout_text`, not both".into()));
         }
-        let sources = case.stdin.iter().chain(&case.stdout).chain(case.files.values()).chain(case.output_files.values());
+        let sources =
+            case.stdin.iter().chain(&case.stdout).chain(case.files.values()).chain(case.output_files.values());
         for source in sources {
             if !dir.join(source).exists() {
                 return Err(at(format!("file `{source}` does not exist in {}", dir.display())));
@@ -274,7 +260,10 @@ fn check_group(group: &Group, dir: &Path) -> Result<(), String> {
             }
             None => {
                 if !dir.join(&generate.generator).is_file() {
-                    return Err(format!("generate `{}`: generator `{}` does not exist", generate.name, generate.generator));
+                    return Err(format!(
+                        "generate `{}`: generator `{}` does not exist",
+                        generate.name, generate.generator
+                    ));
                 }
             }
         }

@@ -130,10 +130,7 @@ impl BuildSettings {
 
 impl Default for BuildSettings {
     fn default() -> Self {
-        BuildSettings {
-            time: Self::default_time(),
-            network: false,
-        }
+        BuildSettings { time: Self::default_time(), network: false }
     }
 }
 

@@ -52,13 +52,11 @@ impl fmt::Display for Bytes {
 /// Parses `"500ms"`, `"2s"`, `"2.5 s"`, `"1m"`; a bare number is seconds.
 pub fn parse_seconds(text: &str) -> Result<Seconds, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: expected a number then ms, s or m, e.g. \"500ms\" or \"2s\""))?;
+    let value: f64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a duration: expected a number then ms, s or m, e.g. \"500ms\" or \"2s\"")
+    })?;
     let factor = match unit.trim() {
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 0.001,
@@ -71,9 +69,7 @@ pub fn parse_seconds(text: &str) -> Result<Seconds, String> {
 /// Parses `"256MiB"`, `"1 GB"`, `"64k"`; a bare number is bytes.
 pub fn parse_bytes(text: &str) -> Result<Bytes, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number
         .parse()
@@ -86,7 +82,9 @@ pub fn parse_bytes(text: &str) -> Result<Bytes, String> {
         "mib" => 1024.0 * 1024.0,
         "g" | "gb" => 1e9,
         "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit `{other}` in `{text}`: expected B, KiB, MiB, GiB, KB, MB or GB")),
+        other => {
+            return Err(format!("unknown size unit `{other}` in `{text}`: expected B, KiB, MiB, GiB, KB, MB or GB"));
+        }
     };
     Ok(Bytes((value * factor).round() as u64))
 }
