@@ -1,1 +1,177 @@
-//! The command line.
+//! The command line: verbs, flags, and the environment variables CI sets instead of flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "takehome",
+    version,
+    about = "Grades take-home coding challenges: builds a submission, runs it in a sandbox, checks, scores and reports.",
+    after_help = "Exit codes: 0 passed (or score >= --min-score), 1 failed, 2 usage or spec error, 3 infrastructure error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Verb,
+    /// When to use colour in the human report.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "TAKEHOME_COLOR")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Verb {
+    /// Build the submission in the current folder (or --dir) and run the challenge's public cases.
+    Test {
+        /// A bundled challenge id (see `takehome list`) or a challenge folder.
+        challenge: String,
+        /// The submission's folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Grade submissions on every case, public and hidden, and score them.
+    Grade {
+        /// A bundled challenge id or a challenge folder.
+        challenge: String,
+        /// Submission folders.
+        #[arg(required = true)]
+        submissions: Vec<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        /// Exit 0 when every submission scores at least this percentage (default: all cases must pass).
+        #[arg(long, env = "TAKEHOME_MIN_SCORE", value_parser = parse_percent)]
+        min_score: Option<f64>,
+    },
+    /// Check a challenge: its spec, its reference solutions (all must pass) and known-bad submissions
+    /// (each must get its declared verdict).
+    Validate {
+        /// A challenge folder (or a bundled challenge id).
+        challenge: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// List the bundled challenges.
+    List,
+    /// Print a challenge's brief, the text a candidate reads.
+    Show {
+        /// A bundled challenge id or a challenge folder.
+        challenge: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Seed for generated cases (hidden cases come from it); printed so any run can be reproduced.
+    #[arg(long, env = "TAKEHOME_SEED")]
+    pub seed: Option<u64>,
+    /// Cases run in parallel (default: the number of cores).
+    #[arg(long, short = 'j', env = "TAKEHOME_JOBS")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Report format; repeat for several, each followed by its own --output.
+    #[arg(long = "format", value_enum)]
+    pub formats: Vec<Format>,
+    /// Where the preceding --format goes (default: standard output).
+    #[arg(long = "output")]
+    pub outputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim_end_matches('%').parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=100.0).contains(&value) { Ok(value) } else { Err(format!("{value} is not between 0 and 100")) }
+}
+
+/// Each requested format and where it goes (`None` = standard output), pairing every --output with
+/// the --format given just before it.
+pub fn pair_outputs(
+    formats: &[(usize, Format)],
+    outputs: &[(usize, PathBuf)],
+) -> Result<Vec<(Format, Option<PathBuf>)>, String> {
+    let mut pairs: Vec<(Format, Option<PathBuf>)> = formats.iter().map(|(_, f)| (*f, None)).collect();
+    if pairs.is_empty() {
+        pairs.push((Format::Human, None));
+    }
+    for (output_index, path) in outputs {
+        let owner = if formats.is_empty() {
+            Some(0)
+        } else {
+            formats.iter().rposition(|(format_index, _)| format_index < output_index).or(if formats.len() == 1 {
+                Some(0)
+            } else {
+                None
+            })
+        };
+        let Some(owner) = owner else {
+            return Err(format!("--output {} comes before any --format: put it after the format it is for", path.display()));
+        };
+        if pairs[owner].1.is_some() {
+            return Err(format!("two --output paths for --format {:?}", pairs[owner].0).to_lowercase());
+        }
+        pairs[owner].1 = Some(path.clone());
+    }
+    if pairs.iter().filter(|(_, path)| path.is_none()).count() > 1 {
+        return Err("more than one --format would go to standard output: give all but one an --output".into());
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_output_belongs_to_the_format_before_it() {
+        let pairs = pair_outputs(
+            &[(1, Format::Junit), (5, Format::Markdown), (9, Format::Human)],
+            &[(3, "r.xml".into()), (7, "s.md".into())],
+        )
+        .unwrap();
+        assert_eq!(
+            pairs,
+            vec![(Format::Junit, Some("r.xml".into())), (Format::Markdown, Some("s.md".into())), (Format::Human, None)]
+        );
+    }
+
+    #[test]
+    fn no_format_means_human_on_stdout() {
+        assert_eq!(pair_outputs(&[], &[]).unwrap(), vec![(Format::Human, None)]);
+        assert_eq!(pair_outputs(&[], &[(2, "x.txt".into())]).unwrap(), vec![(Format::Human, Some("x.txt".into()))]);
+    }
+
+    #[test]
+    fn two_formats_on_stdout_is_an_error() {
+        let error = pair_outputs(&[(1, Format::Json), (3, Format::Junit)], &[]).unwrap_err();
+        assert!(error.contains("more than one --format"), "{error}");
+    }
+
+    #[test]
+    fn min_score_must_be_a_percentage() {
+        assert_eq!(parse_percent("80").unwrap(), 80.0);
+        assert_eq!(parse_percent("80%").unwrap(), 80.0);
+        assert!(parse_percent("120").is_err());
+    }
+}

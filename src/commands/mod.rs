@@ -1,6 +1,101 @@
-//! One module per verb.
+//! One module per verb; `dispatch` parses the command line, runs the verb and turns its result or
+//! error into an exit code.
 
-pub fn dispatch(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
-    let _ = args.into_iter().count();
-    crate::exit_codes::PASSED
+mod grade;
+mod list;
+mod output;
+pub mod pipeline;
+mod show;
+mod test;
+mod validate;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::cli::{Cli, ColorChoice, Verb};
+use crate::exit_codes;
+
+/// Parses `args`, runs the verb, and returns the exit code.
+pub fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { exit_codes::USAGE_OR_SPEC_ERROR } else { exit_codes::PASSED };
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return exit_codes::USAGE_OR_SPEC_ERROR;
+        }
+    };
+    let color = use_color(cli.color);
+    let sub = matches.subcommand().map(|(_, m)| m);
+    let result = match cli.command {
+        Verb::List => list::run(),
+        Verb::Show { challenge } => show::run(&challenge),
+        Verb::Test { challenge, dir, run, output } => {
+            output::Destinations::from_matches(sub, &output).and_then(|d| test::run(&challenge, &dir, &run, &d, color))
+        }
+        Verb::Grade { challenge, submissions, run, output, min_score } => output::Destinations::from_matches(sub, &output)
+            .and_then(|d| grade::run(&challenge, &submissions, &run, &d, color, min_score)),
+        Verb::Validate { challenge, run } => validate::run(&challenge, &run, color),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit_code_for(&error)
+        }
+    }
+}
+
+/// Spec and usage errors are the user's to fix (2); everything else is takehome's side (3).
+fn exit_code_for(error: &anyhow::Error) -> i32 {
+    let is_spec = error.chain().any(|cause| cause.downcast_ref::<crate::spec::SpecError>().is_some());
+    let is_usage = error.chain().any(|cause| cause.downcast_ref::<UsageError>().is_some());
+    if is_spec || is_usage { exit_codes::USAGE_OR_SPEC_ERROR } else { exit_codes::INFRASTRUCTURE_ERROR }
+}
+
+/// A mistake on the command line that clap cannot see (e.g. a --output without a --format).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Colour for the human report: `--color`, then NO_COLOR, TERM=dumb and whether stdout is a terminal.
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// The seed for this run: `--seed`/TAKEHOME_SEED, else a fresh one (printed in every report).
+fn choose_seed(given: Option<u64>) -> u64 {
+    given.unwrap_or_else(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        hasher.write_u32(std::process::id());
+        // Seeds a person can type: nine digits.
+        hasher.finish() % 1_000_000_000
+    })
+}
+
+fn jobs(given: Option<usize>) -> usize {
+    given.filter(|&j| j > 0).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+}
+
+/// Progress bars only for a person watching: stderr is a terminal and this is not CI.
+fn show_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }

@@ -5,6 +5,8 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+#[cfg(test)]
+pub(crate) mod sample;
 
 use serde::{Deserialize, Serialize};
 

@@ -119,7 +119,7 @@ impl Outcome {
 #[must_use]
 pub fn describe_layers() -> String {
     let root = is_root();
-    format!("sandbox: rlimits=on pgroup=on pdeathsig=on env=cleared user={}", if root { "nobody" } else { "self" })
+    format!("rlimits=on pgroup=on pdeathsig=on env=cleared user={}", if root { "nobody" } else { "self" })
 }
 
 #[must_use]
@@ -142,6 +142,15 @@ pub fn hand_over(path: &std::path::Path) -> io::Result<()> {
                 stack.push(entry?.path());
             }
         }
+    }
+    Ok(())
+}
+
+/// Makes just the folder `path` (not its contents) owned by the unprivileged user, so a run can
+/// create files in it while the inputs inside keep their owner and modes. Does nothing unless root.
+pub fn hand_over_folder(path: &std::path::Path) -> io::Result<()> {
+    if is_root() {
+        std::os::unix::fs::lchown(path, Some(UNPRIVILEGED_ID), Some(UNPRIVILEGED_ID))?;
     }
     Ok(())
 }

@@ -2,8 +2,12 @@
 //! challenge folder, run as `<program> <seed> <outdir> key=value...`. Either writes into `outdir`:
 //! `files/` (placed in the run's working folder), `stdin` (optional) and `answer` (expected stdout).
 
+mod program;
+
 use std::collections::BTreeMap;
 use std::path::Path;
+
+pub use program::run_program;
 
 /// Parameters from the spec's `params` table.
 pub type Params = BTreeMap<String, toml::Value>;

@@ -1,0 +1,38 @@
+//! `takehome grade <challenge> <submission>...`: every case, public and hidden, for each submission.
+
+use std::path::PathBuf;
+
+use super::output::Destinations;
+use super::pipeline::{self, Options};
+use crate::cli::RunArgs;
+use crate::exit_codes;
+use crate::report::{Mode, ReportSet, SCHEMA_VERSION, Verdict};
+use crate::spec;
+
+pub fn run(
+    challenge: &str,
+    submissions: &[PathBuf],
+    args: &RunArgs,
+    destinations: &Destinations,
+    color: bool,
+    min_score: Option<f64>,
+) -> anyhow::Result<i32> {
+    let loaded = spec::load(challenge)?;
+    let seed = super::choose_seed(args.seed);
+    let options = Options { mode: Mode::Grade, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
+    let reports: Vec<_> = submissions.iter().map(|dir| pipeline::grade(&loaded, dir, options)).collect();
+    let judge_error = reports.iter().any(|r| r.cases().any(|c| c.verdict == Verdict::JudgeError));
+    let passed = match min_score {
+        Some(min) => reports.iter().all(|r| r.percent() + 1e-9 >= min),
+        None => reports.iter().all(crate::report::Report::all_passed),
+    };
+    let set = ReportSet { schema_version: SCHEMA_VERSION, takehome_version: env!("CARGO_PKG_VERSION").into(), reports };
+    destinations.write(&set, color)?;
+    Ok(if judge_error {
+        exit_codes::INFRASTRUCTURE_ERROR
+    } else if passed {
+        exit_codes::PASSED
+    } else {
+        exit_codes::FAILED
+    })
+}

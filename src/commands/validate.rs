@@ -1,0 +1,124 @@
+//! `takehome validate <challenge>`: the author's check. The spec loads cleanly, every reference
+//! solution passes every case, and every known-bad submission gets the verdict declared for it.
+
+use super::pipeline::{self, Options};
+use crate::cli::RunArgs;
+use crate::exit_codes;
+use crate::report::{Mode, Report, Verdict};
+use crate::spec::{self, KnownBad, LoadedChallenge};
+
+pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> {
+    let loaded = spec::load(challenge)?;
+    let seed = super::choose_seed(args.seed);
+    let options = Options { mode: Mode::Validate, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
+    let paint = |ok: bool, text: &str| match (color, ok) {
+        (false, _) => text.to_string(),
+        (true, true) => format!("\x1b[32m{text}\x1b[0m"),
+        (true, false) => format!("\x1b[31m{text}\x1b[0m"),
+    };
+    println!("validating {} ({}) with seed {seed}", loaded.spec.id, loaded.dir.display());
+    let mut problems = Vec::new();
+    if loaded.brief().is_none() {
+        problems.push("README.md (the candidate's brief) is missing".to_string());
+    }
+    if loaded.spec.validate.references.is_empty() {
+        problems.push("[validate] lists no reference solutions".to_string());
+    }
+    for reference in &loaded.spec.validate.references {
+        let report = pipeline::grade(&loaded, &loaded.path(reference), options);
+        let failures = reference_failures(&report);
+        let ok = failures.is_empty();
+        println!(
+            "{} reference {reference}: {}/{} points, {} cases ({:.1} s)",
+            paint(ok, if ok { "ok  " } else { "FAIL" }),
+            report.score,
+            report.max_score,
+            report.cases().count(),
+            report.duration
+        );
+        for failure in &failures {
+            println!("       {failure}");
+        }
+        problems.extend(failures.into_iter().map(|f| format!("reference {reference}: {f}")));
+    }
+    for bad in &loaded.spec.validate.known_bad {
+        let report = pipeline::grade(&loaded, &loaded.path(&bad.path), options);
+        let verdict = Verdict::parse(&bad.verdict).unwrap_or(Verdict::JudgeError);
+        let outcome = known_bad_outcome(&loaded, bad, verdict, &report);
+        let ok = outcome.is_ok();
+        let summary = match &outcome {
+            Ok(text) | Err(text) => text.clone(),
+        };
+        println!("{} known-bad {} (expects {}): {summary}", paint(ok, if ok { "ok  " } else { "FAIL" }), bad.path, bad.verdict);
+        if let Err(text) = outcome {
+            problems.push(format!("known-bad {}: {text}", bad.path));
+        }
+    }
+    if problems.is_empty() {
+        println!("{}", paint(true, "challenge is valid"));
+        Ok(exit_codes::PASSED)
+    } else {
+        println!("{}", paint(false, &format!("{} problem(s) found", problems.len())));
+        Ok(exit_codes::FAILED)
+    }
+}
+
+fn reference_failures(report: &Report) -> Vec<String> {
+    let mut failures = Vec::new();
+    if !report.build.ok {
+        failures.push(format!("does not build: {}", report.build.log_tail.lines().last().unwrap_or("")));
+    }
+    for group in &report.groups {
+        for case in &group.cases {
+            if case.verdict != Verdict::Accepted {
+                failures.push(format!("{}/{}: {} {}", group.name, case.name, case.verdict, case.reason));
+            }
+        }
+    }
+    failures
+}
+
+fn known_bad_outcome(challenge: &LoadedChallenge, bad: &KnownBad, verdict: Verdict, report: &Report) -> Result<String, String> {
+    let _ = challenge;
+    let judge_errors: Vec<String> = report
+        .groups
+        .iter()
+        .flat_map(|g| g.cases.iter().map(move |c| (g, c)))
+        .filter(|(_, c)| c.verdict == Verdict::JudgeError)
+        .map(|(g, c)| format!("{}/{}: {}", g.name, c.name, c.reason))
+        .collect();
+    if !judge_errors.is_empty() && verdict != Verdict::JudgeError {
+        return Err(format!("judge error: {}", judge_errors.join("; ")));
+    }
+    if verdict == Verdict::CompileError {
+        return if report.build.ok { Err("it built".into()) } else { Ok("CE as declared".into()) };
+    }
+    let matching: Vec<String> = report
+        .groups
+        .iter()
+        .flat_map(|g| g.cases.iter().map(move |c| (g, c)))
+        .filter(|(g, c)| match &bad.case {
+            Some(name) => &c.name == name || format!("{}/{}", g.name, c.name) == *name,
+            None => true,
+        })
+        .filter(|(_, c)| c.verdict == verdict)
+        .map(|(g, c)| format!("{}/{}", g.name, c.name))
+        .collect();
+    if let Some(first) = matching.first() {
+        return Ok(format!("{verdict} on {first}{}", if matching.len() > 1 { format!(" and {} more", matching.len() - 1) } else { String::new() }));
+    }
+    let seen: Vec<String> = report
+        .groups
+        .iter()
+        .flat_map(|g| g.cases.iter().map(move |c| (g, c)))
+        .filter(|(g, c)| bad.case.as_ref().is_none_or(|name| &c.name == name || &format!("{}/{}", g.name, c.name) == name))
+        .map(|(g, c)| format!("{}/{} {}", g.name, c.name, c.verdict))
+        .collect();
+    if seen.is_empty() {
+        return Err(match &bad.case {
+            Some(name) => format!("no case named `{name}` was run"),
+            None => "no case was run".into(),
+        });
+    }
+    Err(format!("never got {verdict}; got {}", seen.join(", ")))
+}
