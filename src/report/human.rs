@@ -157,14 +157,16 @@ fn write_header(out: &mut String, report: &Report, style: Style) {
         visible_controls(&submission.language),
         visible_controls(&submission.detected_because),
     );
-    let _ = writeln!(out, "seed: {} {}", report.seed, style.paint(DIM, &format!("(rerun with --seed {})", report.seed)));
+    let _ =
+        writeln!(out, "seed: {} {}", report.seed, style.paint(DIM, &format!("(rerun with --seed {})", report.seed)));
     if !report.sandbox.is_empty() {
         let _ = writeln!(out, "{}", style.paint(DIM, &format!("sandbox: {}", visible_controls(&report.sandbox))));
     }
 }
 
 fn write_build_failure(out: &mut String, report: &Report, style: Style) {
-    let timing = if report.build.duration > 0.0 { format!(" after {}", Seconds(report.build.duration)) } else { "".into() };
+    let timing =
+        if report.build.duration > 0.0 { format!(" after {}", Seconds(report.build.duration)) } else { "".into() };
     let _ = writeln!(out, "{} {}", style.paint(RED, "✗ CE"), style.paint(BOLD, &format!("the build failed{timing}")));
     for command in &report.build.commands {
         let _ = writeln!(out, "    {}", style.paint(DIM, &format!("$ {}", visible_controls(command))));
@@ -217,7 +219,11 @@ fn write_group(out: &mut String, report: &Report, group: &GroupResult, style: St
 fn write_case_row(out: &mut String, case: &CaseResult, tag_width: usize, name_width: usize, style: Style) {
     let (mark, colour) = verdict_look(case.verdict);
     let tag = pad(&verdict_tag(case), tag_width);
-    let mut line = format!("  {}  {}", style.paint(colour, &format!("{mark} {tag}")), pad(&visible_controls(&case.name), name_width));
+    let mut line = format!(
+        "  {}  {}",
+        style.paint(colour, &format!("{mark} {tag}")),
+        pad(&visible_controls(&case.name), name_width)
+    );
     if case.verdict != Verdict::Skipped {
         let time = if case.limit_hit == Some(LimitHit::WallTime) { case.wall_time } else { case.cpu_time };
         let memory = case.memory.map(|m| Bytes(m).to_string()).unwrap_or_default();
@@ -472,10 +478,15 @@ mod tests {
     #[test]
     fn wrong_answer_shows_first_difference_diff_input_and_stderr() {
         let text = plain(&sample::report(Mode::Test));
-        assert!(text.contains("  ✗ WA       hard-links     20 ms    12.1 MiB  (hard links are separate paths)\n"), "{text}");
+        assert!(
+            text.contains("  ✗ WA       hard-links     20 ms    12.1 MiB  (hard links are separate paths)\n"),
+            "{text}"
+        );
         assert!(text.contains("      line 2 differs\n"), "{text}");
         assert!(text.contains(&format!("      {}\n", sample::WA_FIRST_DIFFERENCE)), "{text}");
-        assert!(text.contains("        --- expected\n        +++ actual\n        @@ -1,2 +1,2 @@\n         a.txt\n        -b.txt\n        +a.txt\n"), "{text}");
+        let diff = "        --- expected\n        +++ actual\n        @@ -1,2 +1,2 @@\n";
+        let diff = format!("{diff}         a.txt\n        -b.txt\n        +a.txt\n");
+        assert!(text.contains(&diff), "{text}");
         assert!(text.contains("      input (start):\n        dir/\n          a.txt\n"), "{text}");
         assert!(text.contains("      stderr (end):\n"), "{text}");
     }
@@ -496,6 +507,11 @@ mod tests {
         assert!(test.contains("      killed by SIGSEGV\n"), "{test}");
         assert!(test.contains("hidden-large  0/20  (hidden)\n"), "{test}");
 
+        let mut not_run = sample::report(Mode::Test);
+        not_run.groups[2].cases.clear();
+        let not_run = plain(&not_run);
+        assert!(not_run.contains("hidden-large  0/20  not run  (hidden)\n"), "{not_run}");
+
         let grade = plain(&sample::report(Mode::Grade));
         assert!(grade.contains(sample::HIDDEN_SECRET), "{grade}");
     }
@@ -515,7 +531,8 @@ mod tests {
         let last = text.lines().last().unwrap_or_default();
         assert_eq!(
             last,
-            "score 10/45 (22%) · 6 cases: 2 AC, 1 WA, 1 TLE, 1 RE, 1 SKIPPED · 3 hidden cases not run (use `takehome grade`) · 2.5 s"
+            "score 10/45 (22%) · 6 cases: 2 AC, 1 WA, 1 TLE, 1 RE, 1 SKIPPED \
+             · 3 hidden cases not run (use `takehome grade`) · 2.5 s"
         );
     }
 

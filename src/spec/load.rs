@@ -183,6 +183,9 @@ fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), Spec
         }
         check_group(group, dir).map_err(|message| invalid(format!("group `{}`: {message}", group.name)))?;
     }
+    if let Some(cycle) = requirement_cycle(&spec.groups) {
+        return Err(invalid(format!("groups require each other in a circle: {}", cycle.join(" -> "))));
+    }
     check_check(&spec.check, dir).map_err(invalid)?;
     for reference in &spec.validate.references {
         if !dir.join(reference).is_dir() {
@@ -201,6 +204,31 @@ fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), Spec
         }
     }
     Ok(())
+}
+
+/// A chain of `requires` that comes back to where it started, if there is one.
+fn requirement_cycle(groups: &[Group]) -> Option<Vec<String>> {
+    fn visit<'a>(groups: &'a [Group], name: &'a str, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| *n == name) {
+            let mut cycle: Vec<String> = path[start..].iter().map(|n| (*n).to_string()).collect();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if !done.insert(name) {
+            return None;
+        }
+        path.push(name);
+        let group = groups.iter().find(|g| g.name == name)?;
+        for required in &group.requires {
+            if let Some(cycle) = visit(groups, required, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    groups.iter().find_map(|g| visit(groups, &g.name, &mut Vec::new(), &mut done))
 }
 
 fn check_group(group: &Group, dir: &Path) -> Result<(), String> {
@@ -328,6 +356,14 @@ mod tests {
         let error = parse_str(&text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(error.contains("unknown variant `token`"), "{error}");
         assert!(error.contains("did you mean `tokens`?"), "{error}");
+    }
+
+    #[test]
+    fn circular_requirements_are_refused() {
+        let text = MINIMAL.replace("name = \"g\"", "name = \"g\"\nrequires = [\"h\"]")
+            + "[[group]]\nname = \"h\"\nrequires = [\"g\"]\n[[group.case]]\nname = \"c\"\nstdout_text = \"\"\n";
+        let spec = parse_str(&text, Path::new("c.toml")).unwrap();
+        assert_eq!(requirement_cycle(&spec.groups).unwrap(), vec!["g", "h", "g"]);
     }
 
     #[test]

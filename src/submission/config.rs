@@ -51,11 +51,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, String> {
     let split_value = |line: &str, start: usize, end: usize| {
         let words = words::split(line).map_err(|error| {
             // The fault's place in the source: after the opening quote, assuming a one-line string.
-            let offset = text[start..end]
-                .char_indices()
-                .nth(error.at + 1)
-                .map_or(start, |(i, _)| start + i)
-                .min(text.len());
+            let offset =
+                text[start..end].char_indices().nth(error.at + 1).map_or(start, |(i, _)| start + i).min(text.len());
             at(offset, offset + 1, &error.message)
         })?;
         if words.is_empty() { Err(at(start, end, "this command line is empty")) } else { Ok(words) }

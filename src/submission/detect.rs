@@ -50,17 +50,19 @@ pub enum DetectError {
 }
 
 /// What detection looks for, in order, for messages.
-const LOOKED_FOR: &str = "\
-  Cargo.toml                         Rust (cargo build --release)
-  go.mod                             Go (go build)
-  pom.xml                            Java with Maven
-  Makefile + C/C++ sources           C/C++ (make; runs ./main or ./solution)
-  package.json with main or start    Node.js
-  pyproject.toml with [project.scripts], main.py, or a single .py file    Python 3
-  Main.java or a single .java file   Java (javac)
-  main.cpp or a single .cpp file     C++17
-  main.c or a single .c file         C
-  main.js, index.js or a single .js  Node.js";
+const LOOKED_FOR: &[(&str, &str)] = &[
+    ("Cargo.toml", "Rust (cargo build --release)"),
+    ("go.mod", "Go (go build)"),
+    ("pom.xml", "Java with Maven"),
+    ("Makefile + C/C++ sources", "C/C++ (make; runs ./main or ./solution)"),
+    ("package.json with main or start", "Node.js"),
+    ("pyproject.toml [project.scripts]", "Python 3"),
+    ("main.py or a single .py file", "Python 3"),
+    ("Main.java or a single .java file", "Java (javac)"),
+    ("main.cpp or a single .cpp file", "C++17"),
+    ("main.c or a single .c file", "C"),
+    ("main.js, index.js or one .js file", "Node.js"),
+];
 
 /// Detects the recipe for the submission in `dir`.
 pub fn detect(dir: &Path) -> Result<Recipe, DetectError> {
@@ -82,7 +84,8 @@ pub fn detect(dir: &Path) -> Result<Recipe, DetectError> {
     let Some(chosen) = found.next() else {
         return Err(DetectError::Nothing { path: dir.to_path_buf(), hint: nothing_hint(&files) });
     };
-    let others: Vec<String> = found.map(|d| d.found).collect();
+    // Another tell-tale of the same language (main.c beside a Makefile) is part of the same program.
+    let others: Vec<String> = found.filter(|d| d.recipe.language != chosen.recipe.language).map(|d| d.found).collect();
     let mut recipe = chosen.recipe;
     let name = language_name(&recipe.language);
     recipe.because = if others.is_empty() {
@@ -137,10 +140,28 @@ fn nothing_hint(files: &TopLevel) -> String {
     } else if files.names.is_empty() && files.dirs.is_empty() {
         hint.push_str("the folder is empty.\n");
     }
+    let entry_points = [
+        ("main.py", &["py"][..]),
+        ("Main.java", &["java"]),
+        ("main.cpp", CPP_SOURCES),
+        ("main.c", C_SOURCES),
+        ("main.js", &["js", "mjs"]),
+    ];
+    for (main, extensions) in entry_points {
+        let several = files.with_extension(extensions);
+        if several.len() > 1 {
+            hint.push_str(&format!(
+                "found {} but no {main}: name the entry point {main}, or add a takehome.toml.\n",
+                several.join(", ")
+            ));
+        }
+    }
     hint.push_str("takehome looks at the top of the folder for (first match wins):\n");
-    hint.push_str(LOOKED_FOR);
+    for (file, language) in LOOKED_FOR {
+        hint.push_str(&format!("  {file:<36}{language}\n"));
+    }
     hint.push_str(
-        "\nor a takehome.toml saying how to build and run it, e.g.\n  build = \"cc -O2 -o main main.c\"\n  run = \"./main\"",
+        "or a takehome.toml saying how to build and run it, e.g.\n  build = \"cc -O2 -o main main.c\"\n  run = \"./main\"",
     );
     hint
 }
@@ -177,7 +198,8 @@ struct TopLevel {
 
 impl TopLevel {
     fn read(dir: &Path) -> Result<TopLevel, DetectError> {
-        let unreadable = |error: std::io::Error| DetectError::BadConfig(format!("cannot read {}: {error}", dir.display()));
+        let unreadable =
+            |error: std::io::Error| DetectError::BadConfig(format!("cannot read {}: {error}", dir.display()));
         let mut names = Vec::new();
         let mut dirs = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(unreadable)? {
@@ -296,8 +318,9 @@ fn make(dir: &Path, files: &TopLevel) -> Detected {
             sources.extend(entry.file_name().to_str().map(str::to_string));
         }
     }
-    let extension_in =
-        |exts: &[&str]| sources.iter().any(|s| Path::new(s).extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)));
+    let extension_in = |exts: &[&str]| {
+        sources.iter().any(|s| Path::new(s).extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)))
+    };
     let language = if extension_in(CPP_SOURCES) {
         "cpp"
     } else if extension_in(C_SOURCES) || extension_in(HEADERS) {
@@ -306,9 +329,13 @@ fn make(dir: &Path, files: &TopLevel) -> Detected {
         // A Makefile beside Python or JavaScript is for chores, not for building.
         return Ok(None);
     };
-    let mut detection =
-        Detection::new(format!("{makefile} with {} sources", language_name(language)), language, vec![words(&["make"])], words(&["./main"]))
-            .note("runs ./main, else ./solution, else the one new executable make created");
+    let mut detection = Detection::new(
+        format!("{makefile} with {} sources", language_name(language)),
+        language,
+        vec![words(&["make"])],
+        words(&["./main"]),
+    )
+    .note("runs ./main, else ./solution, else the one new executable make created");
     detection.recipe.run_guessed = true;
     Ok(Some(detection))
 }
@@ -402,14 +429,16 @@ fn python_project(dir: &Path) -> Option<Detection> {
         return None;
     }
     let top_package = module.split('.').next().unwrap_or(module);
-    let source_root = if dir.join("src").join(top_package).exists() || dir.join("src").join(format!("{top_package}.py")).is_file() {
-        "{build}/src"
-    } else {
-        "{build}"
-    };
+    let source_root =
+        if dir.join("src").join(top_package).exists() || dir.join("src").join(format!("{top_package}.py")).is_file() {
+            "{build}/src"
+        } else {
+            "{build}"
+        };
     let head = function.split('.').next().unwrap_or(function);
     // The folder comes as an argument so that no quoting of a path inside Python code is needed.
-    let code = format!("import sys; sys.path.insert(0, sys.argv.pop(1)); from {module} import {head}; sys.exit({function}())");
+    let code =
+        format!("import sys; sys.path.insert(0, sys.argv.pop(1)); from {module} import {head}; sys.exit({function}())");
     let mut detection = Detection::new(
         "pyproject.toml with [project.scripts]",
         "python",
@@ -439,7 +468,8 @@ fn package_of(source: &str) -> Option<String> {
     source.lines().map(str::trim).find_map(|line| {
         let rest = line.strip_prefix("package ")?;
         let name = rest.split(';').next()?.trim();
-        (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')).then(|| name.to_string())
+        (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.'))
+            .then(|| name.to_string())
     })
 }
 
@@ -498,8 +528,10 @@ mod tests {
 
     #[test]
     fn rust_prefers_a_single_bin_target() {
-        let recipe =
-            detect_in(&[("Cargo.toml", "[package]\nname = \"pkg\"\n[[bin]]\nname = \"solver\"\npath = \"src/x.rs\"\n")]);
+        let recipe = detect_in(&[(
+            "Cargo.toml",
+            "[package]\nname = \"pkg\"\n[[bin]]\nname = \"solver\"\npath = \"src/x.rs\"\n",
+        )]);
         assert_eq!(recipe.run, line(&["target/release/solver"]));
     }
 
@@ -558,10 +590,7 @@ mod tests {
             ("package-lock.json", "{}"),
         ]);
         assert_eq!(recipe.run, line(&["npm", "--prefix", "{build}", "start", "--silent"]));
-        assert_eq!(
-            recipe.build,
-            vec![line(&["npm", "ci", "--no-audit", "--no-fund"]), line(&["npm", "run", "build"])]
-        );
+        assert_eq!(recipe.build, vec![line(&["npm", "ci", "--no-audit", "--no-fund"]), line(&["npm", "run", "build"])]);
     }
 
     #[test]
@@ -645,10 +674,8 @@ mod tests {
 
     #[test]
     fn takehome_toml_overrides_detection() {
-        let recipe = detect_in(&[
-            ("takehome.toml", "build = [\"cc -o sum solution.c\"]\nrun = \"./sum\"\n"),
-            ("main.py", ""),
-        ]);
+        let recipe =
+            detect_in(&[("takehome.toml", "build = [\"cc -o sum solution.c\"]\nrun = \"./sum\"\n"), ("main.py", "")]);
         assert_eq!(recipe.language, "custom");
         assert_eq!(recipe.because, "found takehome.toml");
         assert_eq!(recipe.build, vec![line(&["cc", "-o", "sum", "solution.c"])]);
@@ -659,7 +686,10 @@ mod tests {
     fn bad_takehome_toml_is_a_located_error() {
         let dir = layout(&[("takehome.toml", "run = \"./x\"\nlanguge = \"c\"\n")]);
         let error = detect(dir.path()).unwrap_err().to_string();
-        let expected = format!("{}:2:1: unknown key `languge`: did you mean `language`?", dir.path().join("takehome.toml").display());
+        let expected = format!(
+            "{}:2:1: unknown key `languge`: did you mean `language`?",
+            dir.path().join("takehome.toml").display()
+        );
         assert!(error.starts_with(&expected), "{error}");
     }
 
@@ -670,7 +700,16 @@ mod tests {
         assert!(matches!(error, DetectError::Nothing { .. }));
         let message = error.to_string();
         assert!(message.contains("the folder is empty"), "{message}");
-        for expected in ["Cargo.toml", "go.mod", "main.py", "package.json", "main.c", "Main.java", "takehome.toml", "run = \"./main\""] {
+        for expected in [
+            "Cargo.toml",
+            "go.mod",
+            "main.py",
+            "package.json",
+            "main.c",
+            "Main.java",
+            "takehome.toml",
+            "run = \"./main\"",
+        ] {
             assert!(message.contains(expected), "{expected} missing from: {message}");
         }
     }
@@ -680,6 +719,13 @@ mod tests {
         let dir = layout(&[("solution/main.py", "")]);
         let message = detect(dir.path()).unwrap_err().to_string();
         assert!(message.contains("only the folder `solution/`"), "{message}");
+    }
+
+    #[test]
+    fn several_sources_without_a_main_say_which_name_is_expected() {
+        let dir = layout(&[("solve.py", ""), ("util.py", "")]);
+        let message = detect(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("found solve.py, util.py but no main.py"), "{message}");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 mod program;
 
+pub mod dedup;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -23,11 +25,13 @@ pub enum GenerateError {
 /// The names of the built-in generators (used as `builtin:<name>`).
 #[must_use]
 pub fn builtin_names() -> Vec<&'static str> {
-    vec![]
+    vec![dedup::NAME]
 }
 
 /// Runs the built-in generator `name`.
 pub fn run_builtin(name: &str, seed: u64, params: &Params, out: &Path) -> Result<(), GenerateError> {
-    let _ = (seed, params, out);
-    Err(GenerateError::Failed { generator: name.into(), message: "no such built-in generator".into() })
+    match name {
+        dedup::NAME => dedup::generate(seed, params, out),
+        _ => Err(GenerateError::Failed { generator: name.into(), message: "no such built-in generator".into() }),
+    }
 }

@@ -1,0 +1,299 @@
+//! The command line as users meet it: the real binary, run in temporary folders, on fixture
+//! challenges and submissions.
+
+mod common;
+
+use common::{Takehome, fixture, repo, verdict};
+
+fn sum() -> String {
+    fixture("challenges/sum").display().to_string()
+}
+
+#[test]
+fn test_passes_the_public_cases_of_a_correct_submission() {
+    let run = Takehome::new()
+        .args(["test", &sum(), "--dir", &fixture("submissions/sum/python").display().to_string()])
+        .run()
+        .expect_code(0);
+    let out = run.stdout();
+    assert!(out.contains("score 40/40 (100%)"), "{out}");
+    assert!(out.contains("3 hidden cases not run"), "{out}");
+    assert!(out.contains("python: found main.py"), "{out}");
+}
+
+#[test]
+fn test_runs_in_the_current_folder_by_default() {
+    let run = Takehome::new().args(["test", &sum()]).current_dir(&fixture("submissions/sum/python")).run().expect_code(0);
+    assert!(run.stdout().contains("submission: python"), "{}", run.stdout());
+}
+
+#[test]
+fn grade_gives_each_fixture_its_verdict() {
+    let cases = [
+        ("wa", "WA"),
+        ("tle-cpu", "TLE"),
+        ("tle-wall", "TLE"),
+        ("mle", "MLE"),
+        ("ole", "OLE"),
+        ("re-exit", "RE"),
+        ("re-signal", "RE"),
+        ("closes-stdout", "WA"),
+        ("ce-c", "CE"),
+    ];
+    let bad = |name: &str| fixture(&format!("submissions/sum-bad/{name}")).display().to_string();
+    let mut args = vec!["grade".to_string(), sum(), "--seed".into(), "1".into(), "--format".into(), "json".into()];
+    args.extend(["--output".into(), "out.json".into()]);
+    args.extend(cases.iter().map(|(name, _)| bad(name)));
+    let run = Takehome::new().args(&args).run().expect_code(1);
+    let json = run.json("out.json");
+    let reports = json["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), cases.len());
+    for (report, (name, expected)) in reports.iter().zip(cases) {
+        assert_eq!(report["submission"]["name"], name);
+        let case = &report["groups"][0]["cases"][0];
+        assert_eq!(case["verdict"], expected, "{name}: {case}");
+    }
+    let reason = |i: usize| reports[i]["groups"][0]["cases"][0]["reason"].as_str().unwrap().to_string();
+    assert!(reason(1).contains("CPU time limit 2 s"), "{}", reason(1));
+    assert_eq!(reports[1]["groups"][0]["cases"][0]["limit_hit"], "cpu-time");
+    assert!(reason(2).contains("wall-clock limit 4 s"), "{}", reason(2));
+    assert_eq!(reports[2]["groups"][0]["cases"][0]["limit_hit"], "wall-time");
+    assert_eq!(reason(5), "exit code 3");
+    assert_eq!(reason(6), "killed by SIGSEGV");
+    assert!(!reports[8]["build"]["ok"].as_bool().unwrap());
+    assert!(reports[8]["build"]["log_tail"].as_str().unwrap().contains("error"), "{}", reports[8]["build"]);
+}
+
+#[test]
+fn wrong_answer_shows_a_diff_the_input_and_the_first_difference() {
+    let run = Takehome::new()
+        .args(["test", &sum(), "--dir", &fixture("submissions/sum-bad/wa").display().to_string()])
+        .run()
+        .expect_code(1);
+    let out = run.stdout();
+    assert!(out.contains("WA"), "{out}");
+    assert!(out.contains("expected \"3\", got \"-1\""), "{out}");
+    assert!(out.contains("-3") && out.contains("+-1"), "the diff: {out}");
+    assert!(out.contains("1 2"), "the input head: {out}");
+    assert!(out.contains("skipped: requires group `samples`"), "{out}");
+}
+
+#[test]
+fn json_report_is_versioned_and_complete() {
+    let run = Takehome::new()
+        .args(["grade", &sum(), &fixture("submissions/sum/python").display().to_string()])
+        .args(["--seed", "42", "--format", "json", "--output", "r.json"])
+        .run()
+        .expect_code(0);
+    let json = run.json("r.json");
+    assert_eq!(json["schema_version"], 1);
+    let report = &json["reports"][0];
+    assert_eq!(report["challenge"]["id"], "sum");
+    assert_eq!(report["submission"]["language"], "python");
+    assert_eq!(report["seed"], 42);
+    assert_eq!(report["score"], 100.0);
+    assert_eq!(report["max_score"], 100.0);
+    assert_eq!(report["mode"], "grade");
+    let random = report["groups"].as_array().unwrap().iter().find(|g| g["name"] == "random").unwrap();
+    let cases = random["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    assert!(cases.iter().all(|c| c["verdict"] == "AC" && c["hidden"] == true && c["seed"].is_u64()));
+    assert!(cases[0]["wall_time"].as_f64().unwrap() > 0.0);
+    assert!(cases[0]["memory"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_same_seed_generates_the_same_hidden_cases() {
+    let seeds = |seed: &str| {
+        let run = Takehome::new()
+            .args(["grade", &sum(), &fixture("submissions/sum/python").display().to_string()])
+            .args(["--format", "json", "--output", "r.json"])
+            .env("TAKEHOME_SEED", seed)
+            .run()
+            .expect_code(0);
+        let json = run.json("r.json");
+        let random = json["reports"][0]["groups"].as_array().unwrap().iter().find(|g| g["name"] == "random").unwrap().clone();
+        random["cases"].as_array().unwrap().iter().map(|c| c["seed"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(seeds("7"), seeds("7"));
+    assert_ne!(seeds("7"), seeds("8"));
+}
+
+#[test]
+fn junit_report_is_read_by_a_junit_parser() {
+    let run = Takehome::new()
+        .args(["grade", &sum(), &fixture("submissions/sum-bad/wa").display().to_string()])
+        .args(["--seed", "1", "--format", "junit", "--output", "report.xml", "--format", "markdown", "--output", "summary.md"])
+        .run()
+        .expect_code(1);
+    let xml = run.file("report.xml");
+    let suites = junit_parser::from_reader(std::io::Cursor::new(xml.as_bytes())).expect("JUnit parses");
+    let cases: Vec<_> = suites.suites.iter().flat_map(|s| s.cases.iter()).collect();
+    assert_eq!(cases.len(), 6, "{xml}");
+    let failed: Vec<_> = cases.iter().filter(|c| c.status.is_failure()).collect();
+    assert_eq!(failed.len(), 2, "{xml}");
+    assert!(failed[0].status.failure_as_ref().message.contains("expected"), "{xml}");
+    assert_eq!(cases.iter().filter(|c| c.status.is_skipped()).count(), 4, "{xml}");
+    let markdown = run.file("summary.md");
+    assert!(markdown.contains("| wa"), "{markdown}");
+    assert!(markdown.contains("0/100"), "{markdown}");
+}
+
+#[test]
+fn min_score_sets_the_exit_code() {
+    let python = fixture("submissions/sum/python").display().to_string();
+    let wa = fixture("submissions/sum-bad/wa").display().to_string();
+    Takehome::new().args(["grade", &sum(), &python, "--min-score", "80"]).run().expect_code(0);
+    Takehome::new().args(["grade", &sum(), &wa, "--min-score", "80"]).run().expect_code(1);
+    Takehome::new().args(["grade", &sum(), &wa, "--min-score", "0"]).run().expect_code(0);
+    Takehome::new().args(["grade", &sum(), &wa]).env("TAKEHOME_MIN_SCORE", "0").run().expect_code(0);
+}
+
+#[test]
+fn an_empty_folder_says_there_is_nothing_to_build() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = Takehome::new().args(["test", &sum(), "--dir", &empty.path().display().to_string()]).run().expect_code(1);
+    let out = run.stdout();
+    assert!(out.contains("nothing to build"), "{out}");
+    assert!(out.contains("main.py"), "the hint names what to add: {out}");
+}
+
+#[test]
+fn a_typo_in_the_spec_names_file_line_and_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(fixture("challenges/sum/challenge.toml")).unwrap().replace("stdout_text", "stdout_txt");
+    std::fs::write(dir.path().join("challenge.toml"), spec).unwrap();
+    let run = Takehome::new().args(["validate", &dir.path().display().to_string()]).run().expect_code(2);
+    let err = run.stderr();
+    assert!(err.contains("challenge.toml:"), "{err}");
+    assert!(err.contains("unknown field `stdout_txt`"), "{err}");
+    assert!(err.contains("did you mean `stdout_text`?"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_missing_case_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(fixture("challenges/sum/challenge.toml")).unwrap();
+    std::fs::write(dir.path().join("challenge.toml"), spec).unwrap();
+    let run = Takehome::new().args(["test", &dir.path().display().to_string()]).run().expect_code(2);
+    assert!(run.stderr().contains("cases/negative.in"), "{}", run.stderr());
+}
+
+#[test]
+fn an_unknown_challenge_lists_the_bundled_ones() {
+    let run = Takehome::new().args(["test", "no-such-challenge"]).run().expect_code(2);
+    assert!(run.stderr().contains("no challenge named `no-such-challenge`"), "{}", run.stderr());
+}
+
+#[test]
+fn a_failing_generator_is_a_judge_error_not_the_candidates_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("gen")).unwrap();
+    std::fs::write(dir.path().join("gen/bad.py"), "import sys\nsys.exit('generator exploded')\n").unwrap();
+    let spec = "id = \"g\"\ntitle = \"G\"\n[[group]]\nname = \"g\"\n[[group.generate]]\nname = \"x\"\ngenerator = \"gen/bad.py\"\n";
+    std::fs::write(dir.path().join("challenge.toml"), spec).unwrap();
+    let run = Takehome::new()
+        .args(["test", &dir.path().display().to_string(), "--dir", &fixture("submissions/sum/python").display().to_string()])
+        .args(["--format", "json", "--output", "r.json"])
+        .run()
+        .expect_code(3);
+    let json = run.json("r.json");
+    assert_eq!(verdict(&json, "g", "x"), "JE");
+    let reason = json["reports"][0]["groups"][0]["cases"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("generator exploded"), "{reason}");
+}
+
+#[test]
+fn validate_checks_references_and_known_bad_verdicts() {
+    let run = Takehome::new().args(["validate", &sum()]).run().expect_code(0);
+    let out = run.stdout();
+    assert!(out.contains("ok   reference ../../submissions/sum/python"), "{out}");
+    assert!(out.contains("ok   known-bad ../../submissions/sum-bad/wa (expects WA): WA on samples/small"), "{out}");
+    assert!(out.contains("challenge is valid"), "{out}");
+}
+
+#[test]
+fn validate_fails_when_a_known_bad_gets_another_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sum");
+    copy_dir(&fixture("challenges/sum"), &root);
+    let spec = std::fs::read_to_string(root.join("challenge.toml")).unwrap().replace(
+        "path = \"../../submissions/sum-bad/wa\"\nverdict = \"WA\"",
+        &format!("path = \"{}\"\nverdict = \"TLE\"", fixture("submissions/sum-bad/wa").display()),
+    );
+    let spec = spec.replace("../../submissions/sum/python", &fixture("submissions/sum/python").display().to_string());
+    std::fs::write(root.join("challenge.toml"), spec).unwrap();
+    let run = Takehome::new().args(["validate", &root.display().to_string()]).run().expect_code(1);
+    assert!(run.stdout().contains("never got TLE; got samples/small WA"), "{}", run.stdout());
+}
+
+#[test]
+fn list_and_show_work_from_any_folder() {
+    let run = Takehome::new().args(["list"]).run().expect_code(0);
+    assert!(run.stdout().contains("dedup"), "{}", run.stdout());
+    let run = Takehome::new().args(["show", "dedup"]).run().expect_code(0);
+    assert!(run.stdout().contains("symbolic link") || run.stdout().contains("Symbolic link"), "{}", run.stdout());
+}
+
+#[test]
+fn the_candidates_folder_is_never_written() {
+    let submission = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("submissions/sum/c"), submission.path());
+    let before = listing(submission.path());
+    Takehome::new().args(["test", &sum(), "--dir", &submission.path().display().to_string()]).run().expect_code(0);
+    assert_eq!(listing(submission.path()), before);
+}
+
+#[test]
+fn submissions_in_several_languages_pass() {
+    for language in ["rust", "c", "cpp-make", "node", "java", "custom"] {
+        let dir = fixture(&format!("submissions/sum/{language}"));
+        let run = Takehome::new().args(["test", &sum(), "--dir", &dir.display().to_string()]).run();
+        assert_eq!(run.code(), 0, "{language}:\n{}\n{}", run.stdout(), run.stderr());
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Takehome::new().args(["grade", &sum()]).run().expect_code(2);
+    Takehome::new().args(["frobnicate"]).run().expect_code(2);
+    let run = Takehome::new()
+        .args(["test", &sum(), "--format", "json", "--format", "junit"])
+        .current_dir(&fixture("submissions/sum/python"))
+        .run()
+        .expect_code(2);
+    assert!(run.stderr().contains("more than one --format"), "{}", run.stderr());
+    assert!(repo().join("Cargo.toml").exists());
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every path with its size and modification time.
+fn listing(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            out.push((entry.path().display().to_string(), meta.len(), meta.modified().unwrap()));
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
