@@ -126,7 +126,10 @@ pub fn pair_outputs(
             })
         };
         let Some(owner) = owner else {
-            return Err(format!("--output {} comes before any --format: put it after the format it is for", path.display()));
+            return Err(format!(
+                "--output {} comes before any --format: put it after the format it is for",
+                path.display()
+            ));
         };
         if pairs[owner].1.is_some() {
             return Err(format!("two --output paths for --format {:?}", pairs[owner].0).to_lowercase());

@@ -2,9 +2,10 @@
 
 /// The submission passed every case run, or its score reached `--min-score`.
 pub const PASSED: i32 = 0;
-/// The submission failed: a case was not accepted, or the score is below `--min-score`.
+/// The submission failed: a case was not accepted (a submission that cannot be detected or built,
+/// including a broken takehome.toml, counts as CE), or the score is below `--min-score`.
 pub const FAILED: i32 = 1;
-/// The command line, a challenge spec or a submission's `takehome.toml` is wrong.
+/// The command line or a challenge spec is wrong.
 pub const USAGE_OR_SPEC_ERROR: i32 = 2;
-/// takehome itself could not do its work: a judge error, a missing toolchain, an I/O failure.
+/// takehome itself could not do its work: a judge error (JE) on any case, or an I/O failure.
 pub const INFRASTRUCTURE_ERROR: i32 = 3;

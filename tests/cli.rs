@@ -23,7 +23,8 @@ fn test_passes_the_public_cases_of_a_correct_submission() {
 
 #[test]
 fn test_runs_in_the_current_folder_by_default() {
-    let run = Takehome::new().args(["test", &sum()]).current_dir(&fixture("submissions/sum/python")).run().expect_code(0);
+    let run =
+        Takehome::new().args(["test", &sum()]).current_dir(&fixture("submissions/sum/python")).run().expect_code(0);
     assert!(run.stdout().contains("submission: python"), "{}", run.stdout());
 }
 
@@ -54,9 +55,9 @@ fn grade_gives_each_fixture_its_verdict() {
         assert_eq!(case["verdict"], expected, "{name}: {case}");
     }
     let reason = |i: usize| reports[i]["groups"][0]["cases"][0]["reason"].as_str().unwrap().to_string();
-    assert!(reason(1).contains("CPU time limit 2 s"), "{}", reason(1));
+    assert!(reason(1).contains("CPU time limit 1 s"), "{}", reason(1));
     assert_eq!(reports[1]["groups"][0]["cases"][0]["limit_hit"], "cpu-time");
-    assert!(reason(2).contains("wall-clock limit 4 s"), "{}", reason(2));
+    assert!(reason(2).contains("wall-clock limit 6 s"), "{}", reason(2));
     assert_eq!(reports[2]["groups"][0]["cases"][0]["limit_hit"], "wall-time");
     assert_eq!(reason(5), "exit code 3");
     assert_eq!(reason(6), "killed by SIGSEGV");
@@ -112,7 +113,8 @@ fn the_same_seed_generates_the_same_hidden_cases() {
             .run()
             .expect_code(0);
         let json = run.json("r.json");
-        let random = json["reports"][0]["groups"].as_array().unwrap().iter().find(|g| g["name"] == "random").unwrap().clone();
+        let random =
+            json["reports"][0]["groups"].as_array().unwrap().iter().find(|g| g["name"] == "random").unwrap().clone();
         random["cases"].as_array().unwrap().iter().map(|c| c["seed"].as_u64().unwrap()).collect::<Vec<_>>()
     };
     assert_eq!(seeds("7"), seeds("7"));
@@ -123,7 +125,18 @@ fn the_same_seed_generates_the_same_hidden_cases() {
 fn junit_report_is_read_by_a_junit_parser() {
     let run = Takehome::new()
         .args(["grade", &sum(), &fixture("submissions/sum-bad/wa").display().to_string()])
-        .args(["--seed", "1", "--format", "junit", "--output", "report.xml", "--format", "markdown", "--output", "summary.md"])
+        .args([
+            "--seed",
+            "1",
+            "--format",
+            "junit",
+            "--output",
+            "report.xml",
+            "--format",
+            "markdown",
+            "--output",
+            "summary.md",
+        ])
         .run()
         .expect_code(1);
     let xml = run.file("report.xml");
@@ -161,7 +174,8 @@ fn an_empty_folder_says_there_is_nothing_to_build() {
 #[test]
 fn a_typo_in_the_spec_names_file_line_and_suggestion() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = std::fs::read_to_string(fixture("challenges/sum/challenge.toml")).unwrap().replace("stdout_text", "stdout_txt");
+    let spec =
+        std::fs::read_to_string(fixture("challenges/sum/challenge.toml")).unwrap().replace("stdout_text", "stdout_txt");
     std::fs::write(dir.path().join("challenge.toml"), spec).unwrap();
     let run = Takehome::new().args(["validate", &dir.path().display().to_string()]).run().expect_code(2);
     let err = run.stderr();
@@ -194,7 +208,12 @@ fn a_failing_generator_is_a_judge_error_not_the_candidates_fault() {
     let spec = "id = \"g\"\ntitle = \"G\"\n[[group]]\nname = \"g\"\n[[group.generate]]\nname = \"x\"\ngenerator = \"gen/bad.py\"\n";
     std::fs::write(dir.path().join("challenge.toml"), spec).unwrap();
     let run = Takehome::new()
-        .args(["test", &dir.path().display().to_string(), "--dir", &fixture("submissions/sum/python").display().to_string()])
+        .args([
+            "test",
+            &dir.path().display().to_string(),
+            "--dir",
+            &fixture("submissions/sum/python").display().to_string(),
+        ])
         .args(["--format", "json", "--output", "r.json"])
         .run()
         .expect_code(3);

@@ -100,9 +100,11 @@ pub fn compare(mode: Compare, options: &CompareOptions, expected: &[u8], actual:
         Compare::Lines => lines(expected, actual, case_sensitive),
         Compare::Tokens => walk_tokens(expected, actual, |e, a| (!same_text(e, a, case_sensitive)).then(String::new)),
         Compare::Floats => walk_tokens(expected, actual, |e, a| float_difference(e, a, options)),
-        Compare::UnorderedLines => {
-            compare_multisets(&unordered_lines(expected, case_sensitive), &unordered_lines(actual, case_sensitive), "line")
-        }
+        Compare::UnorderedLines => compare_multisets(
+            &unordered_lines(expected, case_sensitive),
+            &unordered_lines(actual, case_sensitive),
+            "line",
+        ),
         Compare::SortedTokens => {
             compare_multisets(&token_items(expected, case_sensitive), &token_items(actual, case_sensitive), "token")
         }
@@ -700,7 +702,9 @@ fn first_json_difference(expected: &Value, actual: &Value, path: &str) -> String
             let keys: BTreeSet<&String> = e.keys().chain(a.keys()).collect();
             for key in keys {
                 match (e.get(key), a.get(key)) {
-                    (Some(_), None) => return format!("at {path}: missing key {}", json_text(&Value::from(key.clone()))),
+                    (Some(_), None) => {
+                        return format!("at {path}: missing key {}", json_text(&Value::from(key.clone())));
+                    }
                     (None, Some(_)) => {
                         return format!("at {path}: unexpected key {}", json_text(&Value::from(key.clone())));
                     }
@@ -780,8 +784,7 @@ fn json_lines(bytes: &[u8]) -> Result<Vec<Item<'_>>, BadJsonLine<'_>> {
         if line.is_empty() {
             continue;
         }
-        let value =
-            serde_json::from_slice::<Value>(line).map_err(|error| BadJsonLine { number, line, error })?;
+        let value = serde_json::from_slice::<Value>(line).map_err(|error| BadJsonLine { number, line, error })?;
         let key = serde_json::to_string(&normalized(value)).unwrap_or_default().into_bytes();
         items.push(Item { key: Cow::Owned(key), text: Cow::Borrowed(line), verbatim: true });
     }
@@ -799,7 +802,10 @@ fn regex(pattern: &[u8], actual: &[u8]) -> Verdict {
     };
     let pattern = pattern.trim_end_matches(['\n', '\r']);
     if let Err(error) = regex::bytes::Regex::new(pattern) {
-        return Err(Mismatch::Judge(format!("the expected answer is not a valid regular expression: {}", one_line(&error))));
+        return Err(Mismatch::Judge(format!(
+            "the expected answer is not a valid regular expression: {}",
+            one_line(&error)
+        )));
     }
     let anchored = regex::bytes::Regex::new(&format!(r"\A(?:{pattern})\z")).map_err(|error| {
         Mismatch::Judge(format!("the expected pattern cannot be anchored to the whole output: {}", one_line(&error)))
@@ -808,7 +814,11 @@ fn regex(pattern: &[u8], actual: &[u8]) -> Verdict {
     if anchored.is_match(actual) || without_newline.is_some_and(|rest| anchored.is_match(rest)) {
         return Ok(());
     }
-    Err(wrong(format!("output does not match the expected pattern {}: got {}", quote(pattern.as_bytes()), quote(actual))))
+    Err(wrong(format!(
+        "output does not match the expected pattern {}: got {}",
+        quote(pattern.as_bytes()),
+        quote(actual)
+    )))
 }
 
 fn one_line(error: &regex::Error) -> String {
@@ -979,7 +989,10 @@ mod tests {
         let j = judge(Compare::Lines, "1\n2\n3\n4\n5\n", "1\n2\n3\n");
         assert_eq!(first(&j), r#"output ends early: expected 5 lines, got 3 (line 4 should be "4")"#);
         assert!(j.diff.is_some());
-        assert_eq!(first(&judge(Compare::Lines, "1\n2\n", "1\n\n\n")), r#"output ends early: expected 2 lines, got 1 (line 2 should be "2")"#);
+        assert_eq!(
+            first(&judge(Compare::Lines, "1\n2\n", "1\n\n\n")),
+            r#"output ends early: expected 2 lines, got 1 (line 2 should be "2")"#
+        );
     }
 
     #[test]
@@ -988,7 +1001,10 @@ mod tests {
             first(&judge(Compare::Lines, "1\n", "1\n\nfoo\n")),
             r#"extra output after the expected answer (line 3): "foo""#
         );
-        assert_eq!(first(&judge(Compare::Lines, "1\n\n", "1\nfoo")), r#"extra output after the expected answer (line 2): "foo""#);
+        assert_eq!(
+            first(&judge(Compare::Lines, "1\n\n", "1\nfoo")),
+            r#"extra output after the expected answer (line 2): "foo""#
+        );
     }
 
     #[test]
@@ -1092,7 +1108,15 @@ mod tests {
     fn floats_compare_words_exactly_and_need_a_number_where_one_is_expected() {
         assert!(judge(Compare::Floats, "x = 1.5", "x = 1.5000001").accepted);
         assert!(!judge(Compare::Floats, "x = 1.5", "X = 1.5").accepted);
-        assert!(judge_with(Compare::Floats, CompareOptions { case_sensitive: false, ..CompareOptions::default() }, "x", "X").accepted);
+        assert!(
+            judge_with(
+                Compare::Floats,
+                CompareOptions { case_sensitive: false, ..CompareOptions::default() },
+                "x",
+                "X"
+            )
+            .accepted
+        );
         assert_eq!(
             first(&judge(Compare::Floats, "1.5", "one")),
             r#"line 1, token 1: expected "1.5", got "one" (not a number)"#
@@ -1158,13 +1182,23 @@ mod tests {
 
     #[test]
     fn json_locates_the_first_difference() {
-        let j = judge(Compare::Json, r#"{"items": [{"name": "a"}, {"name": "b"}]}"#, r#"{"items": [{"name": "a"}, {"name": "c"}]}"#);
+        let j = judge(
+            Compare::Json,
+            r#"{"items": [{"name": "a"}, {"name": "b"}]}"#,
+            r#"{"items": [{"name": "a"}, {"name": "c"}]}"#,
+        );
         assert_eq!(first(&j), r#"at $.items[1].name: expected "b", got "c""#);
         assert!(j.diff.as_deref().unwrap().contains("-      \"name\": \"b\"\n"), "{}", j.diff.unwrap());
         assert_eq!(first(&judge(Compare::Json, r#"{"a": 1}"#, r#"{"a": 1, "b": 2}"#)), r#"at $: unexpected key "b""#);
         assert_eq!(first(&judge(Compare::Json, r#"{"a b": 1}"#, r#"{}"#)), r#"at $: missing key "a b""#);
-        assert_eq!(first(&judge(Compare::Json, r#"{"a b": [1]}"#, r#"{"a b": [1, 2]}"#)), r#"at $["a b"]: expected 1 element, got 2"#);
-        assert_eq!(first(&judge(Compare::Json, r#"[3]"#, r#"["3"]"#)), r#"at $[0]: expected a number 3, got a string "3""#);
+        assert_eq!(
+            first(&judge(Compare::Json, r#"{"a b": [1]}"#, r#"{"a b": [1, 2]}"#)),
+            r#"at $["a b"]: expected 1 element, got 2"#
+        );
+        assert_eq!(
+            first(&judge(Compare::Json, r#"[3]"#, r#"["3"]"#)),
+            r#"at $[0]: expected a number 3, got a string "3""#
+        );
     }
 
     #[test]
@@ -1172,15 +1206,24 @@ mod tests {
         let j = judge(Compare::Json, "[1]", "[1,\n 2,]");
         assert_eq!(first(&j), "output is not valid JSON: line 2, column 4: trailing comma");
         assert!(!j.judge_error);
-        assert_eq!(first(&judge(Compare::Json, "[1]", "")), "output is not valid JSON: line 1, column 0: EOF while parsing a value");
-        assert_eq!(first(&judge(Compare::Json, "[1]", "[1] [2]")), "output is not valid JSON: line 1, column 5: trailing characters");
+        assert_eq!(
+            first(&judge(Compare::Json, "[1]", "")),
+            "output is not valid JSON: line 1, column 0: EOF while parsing a value"
+        );
+        assert_eq!(
+            first(&judge(Compare::Json, "[1]", "[1] [2]")),
+            "output is not valid JSON: line 1, column 5: trailing characters"
+        );
     }
 
     #[test]
     fn json_invalid_expected_is_a_judge_problem() {
         let j = judge(Compare::Json, "{oops", "{}");
         assert!(j.judge_error);
-        assert_eq!(first(&j), "judge problem: the expected answer is not valid JSON: line 1, column 2: key must be a string");
+        assert_eq!(
+            first(&j),
+            "judge problem: the expected answer is not valid JSON: line 1, column 2: key must be a string"
+        );
     }
 
     // ----- unordered json lines
@@ -1203,8 +1246,8 @@ mod tests {
 
     #[test]
     fn unordered_json_lines_name_a_line_that_is_not_json() {
-        let j = judge(Compare::UnorderedJsonLines, "1\n2\n3\n", "1\n2\n\nthree\n");
-        assert_eq!(first(&j), r#"output line 4 is not valid JSON (column 1: expected value): "three""#);
+        let j = judge(Compare::UnorderedJsonLines, "1\n2\n3\n", "1\n2\n\nhello\n");
+        assert_eq!(first(&j), r#"output line 4 is not valid JSON (column 1: expected value): "hello""#);
         assert!(!j.judge_error);
         let j = judge(Compare::UnorderedJsonLines, "1\n{\n", "1\n");
         assert!(j.judge_error);
@@ -1237,7 +1280,10 @@ mod tests {
     fn regex_invalid_pattern_is_a_judge_problem() {
         let j = judge(Compare::Regex, "(unclosed", "x");
         assert!(j.judge_error);
-        assert!(first(&j).starts_with("judge problem: the expected answer is not a valid regular expression: "), "{j:?}");
+        assert!(
+            first(&j).starts_with("judge problem: the expected answer is not a valid regular expression: "),
+            "{j:?}"
+        );
         assert!(!first(&j).contains('\n'));
     }
 
@@ -1262,7 +1308,10 @@ mod tests {
             first(&judge(Compare::Tokens, "42\n", "")),
             r#"output ends early: expected 1 token, got 0; the next would be "42""#
         );
-        assert_eq!(first(&judge(Compare::Lines, "42\n", "")), r#"output ends early: expected 1 line, got 0 (line 1 should be "42")"#);
+        assert_eq!(
+            first(&judge(Compare::Lines, "42\n", "")),
+            r#"output ends early: expected 1 line, got 0 (line 1 should be "42")"#
+        );
     }
 
     #[test]
@@ -1288,6 +1337,9 @@ mod tests {
     #[test]
     fn options_come_from_the_check_table() {
         let check = Check { float_abs: Some(0.5), case_sensitive: Some(false), ..Check::default() };
-        assert_eq!(CompareOptions::from_check(&check), CompareOptions { float_abs: 0.5, float_rel: 1e-6, case_sensitive: false });
+        assert_eq!(
+            CompareOptions::from_check(&check),
+            CompareOptions { float_abs: 0.5, float_rel: 1e-6, case_sensitive: false }
+        );
     }
 }

@@ -132,7 +132,10 @@ mod tests {
     #[test]
     fn team_message_follows_the_judge_message() {
         let dir = feedback(&[("judgemessage.txt", "judge"), ("teammessage.txt", "team\n")]);
-        assert_eq!(interpret(Some(43), dir.path()), CheckerDecision::Reject { message: Some("judge\nteam".to_string()) });
+        assert_eq!(
+            interpret(Some(43), dir.path()),
+            CheckerDecision::Reject { message: Some("judge\nteam".to_string()) }
+        );
     }
 
     #[test]
@@ -144,7 +147,9 @@ mod tests {
     #[test]
     fn other_exit_codes_and_signals_are_judge_errors() {
         let dir = feedback(&[("judgemessage.txt", "crashed reading input")]);
-        let CheckerDecision::JudgeError { reason } = interpret(Some(1), dir.path()) else { panic!("not a judge error") };
+        let CheckerDecision::JudgeError { reason } = interpret(Some(1), dir.path()) else {
+            panic!("not a judge error")
+        };
         assert!(reason.starts_with("checker exited with code 1"), "{reason}");
         assert!(reason.ends_with("it said: crashed reading input"), "{reason}");
         let CheckerDecision::JudgeError { reason } = interpret(None, dir.path()) else { panic!("not a judge error") };

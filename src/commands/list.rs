@@ -6,7 +6,7 @@ use crate::spec;
 pub fn run() -> anyhow::Result<i32> {
     for id in spec::bundled_ids() {
         let challenge = spec::load(id)?;
-        println!("{:<20} {}", id, challenge.spec.title);
+        super::say_line(format!("{:<20} {}", id, challenge.spec.title));
     }
     Ok(exit_codes::PASSED)
 }

@@ -41,8 +41,10 @@ pub fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
         Verb::Test { challenge, dir, run, output } => {
             output::Destinations::from_matches(sub, &output).and_then(|d| test::run(&challenge, &dir, &run, &d, color))
         }
-        Verb::Grade { challenge, submissions, run, output, min_score } => output::Destinations::from_matches(sub, &output)
-            .and_then(|d| grade::run(&challenge, &submissions, &run, &d, color, min_score)),
+        Verb::Grade { challenge, submissions, run, output, min_score } => {
+            output::Destinations::from_matches(sub, &output)
+                .and_then(|d| grade::run(&challenge, &submissions, &run, &d, color, min_score))
+        }
         Verb::Validate { challenge, run } => validate::run(&challenge, &run, color),
     };
     match result {
@@ -59,6 +61,19 @@ fn exit_code_for(error: &anyhow::Error) -> i32 {
     let is_spec = error.chain().any(|cause| cause.downcast_ref::<crate::spec::SpecError>().is_some());
     let is_usage = error.chain().any(|cause| cause.downcast_ref::<UsageError>().is_some());
     if is_spec || is_usage { exit_codes::USAGE_OR_SPEC_ERROR } else { exit_codes::INFRASTRUCTURE_ERROR }
+}
+
+/// Writes to standard output. A reader that went away (`takehome ... | head`) is not an error worth a
+/// panic: the rest of the output is simply dropped.
+pub(crate) fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+pub(crate) fn say_line(mut text: String) {
+    text.push('\n');
+    say(&text);
 }
 
 /// A mistake on the command line that clap cannot see (e.g. a --output without a --format).
@@ -84,7 +99,8 @@ fn choose_seed(given: Option<u64>) -> u64 {
     given.unwrap_or_else(|| {
         use std::hash::{BuildHasher, Hasher};
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        hasher
+            .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
         hasher.write_u32(std::process::id());
         // Seeds a person can type: nine digits.
         hasher.finish() % 1_000_000_000

@@ -30,8 +30,12 @@ impl Destinations {
             let text = match format {
                 Format::Human => {
                     let color = color && path.is_none();
-                    let mut text: String =
-                        set.reports.iter().map(|r| report::human::render(r, HumanOptions { color })).collect::<Vec<_>>().join("\n");
+                    let mut text: String = set
+                        .reports
+                        .iter()
+                        .map(|r| report::human::render(r, HumanOptions { color }))
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     if set.reports.len() > 1 {
                         text.push('\n');
                         text.push_str(&report::human::render_summary_table(set));
@@ -43,7 +47,7 @@ impl Destinations {
                 Format::Markdown => report::markdown::render(set),
             };
             match path {
-                None => print!("{text}"),
+                None => super::say(&text),
                 Some(path) => write_atomically(path, text.as_bytes())
                     .with_context(|| format!("cannot write the {format:?} report to {}", path.display()))?,
             }

@@ -33,7 +33,11 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Repor
     let spec = &challenge.spec;
     let include_hidden = options.mode != Mode::Test;
     let mut report = Report {
-        challenge: ChallengeInfo { id: spec.id.clone(), title: spec.title.clone(), source: challenge.origin.to_string() },
+        challenge: ChallengeInfo {
+            id: spec.id.clone(),
+            title: spec.title.clone(),
+            source: challenge.origin.to_string(),
+        },
         submission: SubmissionInfo {
             name: submission_name(dir),
             path: dir.display().to_string(),
@@ -203,7 +207,8 @@ fn group_result(
     skipped_because: Option<String>,
 ) -> GroupResult {
     let group = &challenge.spec.groups[index];
-    let points = if skipped_because.is_some() { 0.0 } else { score::group_points(group.points, group.aggregation, &cases) };
+    let points =
+        if skipped_because.is_some() { 0.0 } else { score::group_points(group.points, group.aggregation, &cases) };
     GroupResult {
         name: group.name.clone(),
         about: group.about.clone(),
@@ -260,8 +265,10 @@ fn progress_bar(enabled: bool, length: Option<u64>, message: &str) -> ProgressBa
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         ),
-        None => ProgressBar::new_spinner()
-            .with_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner())),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
     };
     bar.set_message(message.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));

@@ -8,9 +8,9 @@ use crate::spec;
 pub fn run(challenge: &str) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
     let brief = loaded.brief().with_context(|| format!("challenge `{}` has no README.md brief", loaded.spec.id))?;
-    print!("{brief}");
+    super::say(&brief);
     if !brief.ends_with('\n') {
-        println!();
+        super::say("\n");
     }
     Ok(exit_codes::PASSED)
 }

@@ -9,14 +9,24 @@ use crate::exit_codes;
 use crate::report::{Mode, ReportSet, SCHEMA_VERSION, Verdict};
 use crate::spec;
 
-pub fn run(challenge: &str, dir: &Path, args: &RunArgs, destinations: &Destinations, color: bool) -> anyhow::Result<i32> {
+pub fn run(
+    challenge: &str,
+    dir: &Path,
+    args: &RunArgs,
+    destinations: &Destinations,
+    color: bool,
+) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
     let seed = super::choose_seed(args.seed);
     let options = Options { mode: Mode::Test, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
     let report = pipeline::grade(&loaded, dir, options);
     let judge_error = report.cases().any(|c| c.verdict == Verdict::JudgeError);
     let passed = report.all_passed();
-    let set = ReportSet { schema_version: SCHEMA_VERSION, takehome_version: env!("CARGO_PKG_VERSION").into(), reports: vec![report] };
+    let set = ReportSet {
+        schema_version: SCHEMA_VERSION,
+        takehome_version: env!("CARGO_PKG_VERSION").into(),
+        reports: vec![report],
+    };
     destinations.write(&set, color)?;
     Ok(if judge_error {
         exit_codes::INFRASTRUCTURE_ERROR

@@ -10,13 +10,14 @@ use crate::spec::{self, KnownBad, LoadedChallenge};
 pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
     let seed = super::choose_seed(args.seed);
-    let options = Options { mode: Mode::Validate, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
+    let options =
+        Options { mode: Mode::Validate, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
     let paint = |ok: bool, text: &str| match (color, ok) {
         (false, _) => text.to_string(),
         (true, true) => format!("\x1b[32m{text}\x1b[0m"),
         (true, false) => format!("\x1b[31m{text}\x1b[0m"),
     };
-    println!("validating {} ({}) with seed {seed}", loaded.spec.id, loaded.dir.display());
+    super::say_line(format!("validating {} ({}) with seed {seed}", loaded.spec.id, loaded.dir.display()));
     let mut problems = Vec::new();
     if loaded.brief().is_none() {
         problems.push("README.md (the candidate's brief) is missing".to_string());
@@ -28,16 +29,16 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         let report = pipeline::grade(&loaded, &loaded.path(reference), options);
         let failures = reference_failures(&report);
         let ok = failures.is_empty();
-        println!(
+        super::say_line(format!(
             "{} reference {reference}: {}/{} points, {} cases ({:.1} s)",
             paint(ok, if ok { "ok  " } else { "FAIL" }),
             report.score,
             report.max_score,
             report.cases().count(),
             report.duration
-        );
+        ));
         for failure in &failures {
-            println!("       {failure}");
+            super::say_line(format!("       {failure}"));
         }
         problems.extend(failures.into_iter().map(|f| format!("reference {reference}: {f}")));
     }
@@ -49,16 +50,24 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         let summary = match &outcome {
             Ok(text) | Err(text) => text.clone(),
         };
-        println!("{} known-bad {} (expects {}): {summary}", paint(ok, if ok { "ok  " } else { "FAIL" }), bad.path, bad.verdict);
+        super::say_line(format!(
+            "{} known-bad {} (expects {}): {summary}",
+            paint(ok, if ok { "ok  " } else { "FAIL" }),
+            bad.path,
+            bad.verdict
+        ));
+        if let Some(why) = &bad.why {
+            super::say_line(format!("       ({why})"));
+        }
         if let Err(text) = outcome {
             problems.push(format!("known-bad {}: {text}", bad.path));
         }
     }
     if problems.is_empty() {
-        println!("{}", paint(true, "challenge is valid"));
+        super::say_line(format!("{}", paint(true, "challenge is valid")));
         Ok(exit_codes::PASSED)
     } else {
-        println!("{}", paint(false, &format!("{} problem(s) found", problems.len())));
+        super::say_line(format!("{}", paint(false, &format!("{} problem(s) found", problems.len()))));
         Ok(exit_codes::FAILED)
     }
 }
@@ -78,7 +87,12 @@ fn reference_failures(report: &Report) -> Vec<String> {
     failures
 }
 
-fn known_bad_outcome(challenge: &LoadedChallenge, bad: &KnownBad, verdict: Verdict, report: &Report) -> Result<String, String> {
+fn known_bad_outcome(
+    challenge: &LoadedChallenge,
+    bad: &KnownBad,
+    verdict: Verdict,
+    report: &Report,
+) -> Result<String, String> {
     let _ = challenge;
     let judge_errors: Vec<String> = report
         .groups
@@ -105,13 +119,18 @@ fn known_bad_outcome(challenge: &LoadedChallenge, bad: &KnownBad, verdict: Verdi
         .map(|(g, c)| format!("{}/{}", g.name, c.name))
         .collect();
     if let Some(first) = matching.first() {
-        return Ok(format!("{verdict} on {first}{}", if matching.len() > 1 { format!(" and {} more", matching.len() - 1) } else { String::new() }));
+        return Ok(format!(
+            "{verdict} on {first}{}",
+            if matching.len() > 1 { format!(" and {} more", matching.len() - 1) } else { String::new() }
+        ));
     }
     let seen: Vec<String> = report
         .groups
         .iter()
         .flat_map(|g| g.cases.iter().map(move |c| (g, c)))
-        .filter(|(g, c)| bad.case.as_ref().is_none_or(|name| &c.name == name || &format!("{}/{}", g.name, c.name) == name))
+        .filter(|(g, c)| {
+            bad.case.as_ref().is_none_or(|name| &c.name == name || &format!("{}/{}", g.name, c.name) == name)
+        })
         .map(|(g, c)| format!("{}/{} {}", g.name, c.name, c.verdict))
         .collect();
     if seen.is_empty() {

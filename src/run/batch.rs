@@ -217,7 +217,13 @@ fn judge_run(plan: &CasePlan, outcome: &Outcome) -> Option<(Verdict, String)> {
     let limits = &plan.limits;
     match outcome.limit_hit {
         Some(LimitHit::WallTime) => {
-            return Some((Verdict::TimeLimit, format!("wall-clock limit {} exceeded (the program did not finish; is it waiting for input?)", limits.wall_time)));
+            return Some((
+                Verdict::TimeLimit,
+                format!(
+                    "wall-clock limit {} exceeded (the program did not finish; is it waiting for input?)",
+                    limits.wall_time
+                ),
+            ));
         }
         Some(LimitHit::CpuTime) => {
             return Some((Verdict::TimeLimit, format!("CPU time limit {} exceeded", limits.cpu_time)));
@@ -234,7 +240,9 @@ fn judge_run(plan: &CasePlan, outcome: &Outcome) -> Option<(Verdict, String)> {
         Status::Signaled(signal) if signal == libc::SIGXFSZ => {
             Some((Verdict::OutputLimit, "file size limit exceeded (SIGXFSZ)".into()))
         }
-        Status::Signaled(signal) => Some((Verdict::RuntimeError, format!("killed by {}", sandbox::signal_name(signal)))),
+        Status::Signaled(signal) => {
+            Some((Verdict::RuntimeError, format!("killed by {}", sandbox::signal_name(signal))))
+        }
         Status::Exited(code) if code == plan.expected_exit => None,
         Status::Exited(code) if ran_out_of_memory(&outcome.stderr) => Some((
             Verdict::MemoryLimit,
@@ -316,10 +324,14 @@ fn judge_output(
     }
     for (what, expected, actual) in compared {
         let judgement = compare(mode, &options, &expected, &actual);
+        if judgement.judge_error {
+            let reason = judgement.first_difference.unwrap_or_else(|| "the expected answer is unusable".into());
+            return Err(JudgeFault(format!("{what}: {reason}")));
+        }
         if !judgement.accepted {
-            let reason = judgement.first_difference.clone().unwrap_or_else(|| "differs from the expected answer".into());
-            let feedback =
-                Feedback { diff: judgement.diff, first_difference: judgement.first_difference, ..Feedback::default() };
+            let reason = judgement.first_difference.unwrap_or_else(|| "differs from the expected answer".into());
+            // The reason already says where the output first differs; the feedback carries the diff.
+            let feedback = Feedback { diff: judgement.diff, ..Feedback::default() };
             return Ok(Judged::wrong(format!("{what}: {reason}"), feedback));
         }
     }
@@ -331,15 +343,14 @@ fn judge_output(
 fn read_output_file(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|error| match error.raw_os_error() {
-            Some(libc::ELOOP) => "is a symbolic link, not a file".to_string(),
-            Some(libc::ENOENT) => "was not written".to_string(),
-            _ => format!("cannot be read: {error}"),
-        })?;
+    let mut file =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).map_err(
+            |error| match error.raw_os_error() {
+                Some(libc::ELOOP) => "is a symbolic link, not a file".to_string(),
+                Some(libc::ENOENT) => "was not written".to_string(),
+                _ => format!("cannot be read: {error}"),
+            },
+        )?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err("is not a regular file".into());
@@ -365,7 +376,11 @@ fn prepare(challenge: &LoadedChallenge, plan: &CasePlan) -> Result<Prepared, Jud
         Source::Written { group, case } => {
             let case = &spec.groups[group].cases[case];
             for (destination, source) in &case.files {
-                crate::run::tree::copy_tree(&challenge.path(source), &prepared.workdir.path().join(destination))
+                let destination = prepared.workdir.path().join(destination);
+                if let Some(parent) = destination.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                crate::run::tree::copy_tree(&challenge.path(source), &destination)
                     .map_err(|e| format!("copying `{source}`: {e}"))?;
             }
             if let Some(stdin) = &case.stdin {
@@ -375,7 +390,8 @@ fn prepare(challenge: &LoadedChallenge, plan: &CasePlan) -> Result<Prepared, Jud
                 prepared.stdin = Input::Bytes(text.clone().into_bytes());
             }
             if let Some(stdout) = &case.stdout {
-                prepared.expected_stdout = Some(std::fs::read(challenge.path(stdout)).map_err(|e| format!("{stdout}: {e}"))?);
+                prepared.expected_stdout =
+                    Some(std::fs::read(challenge.path(stdout)).map_err(|e| format!("{stdout}: {e}"))?);
                 prepared.answer_file = Some(challenge.path(stdout));
             } else if let Some(text) = &case.stdout_text {
                 prepared.expected_stdout = Some(text.clone().into_bytes());
@@ -413,7 +429,7 @@ fn prepare(challenge: &LoadedChallenge, plan: &CasePlan) -> Result<Prepared, Jud
             if answer.is_file() {
                 prepared.expected_stdout = Some(std::fs::read(&answer)?);
                 prepared.answer_file = Some(answer);
-            } else if generate.check.checker.is_none() {
+            } else if plan.check.checker.is_none() {
                 return Err(JudgeFault(format!("generator `{}` wrote no `answer` file", generate.generator)));
             }
             prepared._scratch = Some(scratch);

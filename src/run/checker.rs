@@ -195,7 +195,10 @@ sys.exit(42)
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.py");
         let decision = run_checker(&missing, &[], &missing, &missing, b"", RunLimits::default());
-        assert_eq!(decision, CheckerDecision::JudgeError { reason: format!("checker {} does not exist", missing.display()) });
+        assert_eq!(
+            decision,
+            CheckerDecision::JudgeError { reason: format!("checker {} does not exist", missing.display()) }
+        );
     }
 
     #[test]
@@ -203,8 +206,7 @@ sys.exit(42)
         let setup = Setup::new("import time\ntime.sleep(30)\n");
         let path = |name: &str| setup.dir.path().join(name);
         let limits = RunLimits { wall_time: Duration::from_millis(500), ..RunLimits::default() };
-        let decision =
-            run_checker(&path("checker.py"), &[], &path("input.txt"), &path("answer.txt"), b"", limits);
+        let decision = run_checker(&path("checker.py"), &[], &path("input.txt"), &path("answer.txt"), b"", limits);
         let CheckerDecision::JudgeError { reason } = decision else { panic!("not a judge error") };
         assert!(reason.contains("wall time limit exceeded"), "{reason}");
     }

@@ -9,18 +9,23 @@ pub fn group_points(points: f64, aggregation: Aggregation, cases: &[CaseResult])
     if cases.is_empty() {
         return 0.0;
     }
-    let fraction = |case: &CaseResult| if case.verdict == Verdict::Accepted { case.fraction.clamp(0.0, 1.0) } else { 0.0 };
+    let fraction =
+        |case: &CaseResult| if case.verdict == Verdict::Accepted { case.fraction.clamp(0.0, 1.0) } else { 0.0 };
     let earned = match aggregation {
         Aggregation::All => {
-            if cases.iter().all(|c| c.verdict == Verdict::Accepted) {
-                cases.iter().map(fraction).fold(1.0, f64::min)
+            if cases.iter().all(|c| fraction(c) >= 1.0) {
+                1.0
             } else {
                 0.0
             }
         }
         Aggregation::Sum => {
             let total_weight: f64 = cases.iter().map(|c| c.weight).sum();
-            if total_weight <= 0.0 { 0.0 } else { cases.iter().map(|c| c.weight * fraction(c)).sum::<f64>() / total_weight }
+            if total_weight <= 0.0 {
+                0.0
+            } else {
+                cases.iter().map(|c| c.weight * fraction(c)).sum::<f64>() / total_weight
+            }
         }
         Aggregation::Min => cases.iter().map(fraction).fold(1.0, f64::min),
     };
@@ -85,7 +90,7 @@ mod tests {
     fn min_takes_the_weakest_partial_score() {
         let cases = [case(Verdict::Accepted, 0.5, 1.0), case(Verdict::Accepted, 0.8, 1.0)];
         assert_eq!(group_points(10.0, Aggregation::Min, &cases), 5.0);
-        assert_eq!(group_points(10.0, Aggregation::All, &cases), 5.0);
+        assert_eq!(group_points(10.0, Aggregation::All, &cases), 0.0, "partial credit is not full credit");
     }
 
     #[test]

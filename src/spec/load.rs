@@ -103,7 +103,13 @@ pub fn load_dir(dir: &Path) -> Result<LoadedChallenge, SpecError> {
     let text = std::fs::read_to_string(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
     let spec = parse_str(&text, &path)?;
     check_semantics(&spec, dir, &path)?;
-    Ok(LoadedChallenge { spec, dir: dir.to_path_buf(), origin: Origin::Folder(dir.to_path_buf()), _extracted: None })
+    Ok(LoadedChallenge {
+        spec,
+        // Generators and checkers run in other folders: their paths must not depend on ours.
+        dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+        origin: Origin::Folder(dir.to_path_buf()),
+        _extracted: None,
+    })
 }
 
 /// Parses spec text; `path` is only used in messages.
@@ -208,7 +214,12 @@ fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), Spec
 
 /// A chain of `requires` that comes back to where it started, if there is one.
 fn requirement_cycle(groups: &[Group]) -> Option<Vec<String>> {
-    fn visit<'a>(groups: &'a [Group], name: &'a str, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) -> Option<Vec<String>> {
+    fn visit<'a>(
+        groups: &'a [Group],
+        name: &'a str,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
         if let Some(start) = path.iter().position(|n| *n == name) {
             let mut cycle: Vec<String> = path[start..].iter().map(|n| (*n).to_string()).collect();
             cycle.push(name.to_string());

@@ -331,7 +331,7 @@ pub struct Validate {
 pub struct KnownBad {
     /// Folder relative to the challenge folder.
     pub path: String,
-    /// The verdict it must get on at least one case, and never worse than: e.g. "WA", "TLE", "MLE", "RE", "CE".
+    /// The verdict it must get on at least one case (on `case`, when given): "WA", "TLE", "MLE", "RE", "CE"...
     pub verdict: String,
     /// The case (or `group/case`) where the verdict must show; without it, any case will do.
     #[serde(default)]

@@ -121,6 +121,9 @@ impl<'de> Deserialize<'de> for Bytes {
             }
             NumberOrText::Text(text) => parse_bytes(&text).map_err(de::Error::custom)?,
         };
+        if bytes.0 == 0 {
+            return Err(de::Error::custom("a size must be greater than zero"));
+        }
         Ok(bytes)
     }
 }

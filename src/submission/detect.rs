@@ -30,7 +30,7 @@ use super::config;
 pub struct Recipe {
     /// `rust`, `go`, `python`, `node`, `c`, `cpp`, `java`, or `custom` (takehome.toml without `language`).
     pub language: String,
-    /// Why, e.g. "found Cargo.toml (Rust)".
+    /// Why, e.g. "found Cargo.toml".
     pub because: String,
     pub build: Vec<Vec<String>>,
     pub run: Vec<String>,
@@ -89,7 +89,7 @@ pub fn detect(dir: &Path) -> Result<Recipe, DetectError> {
     let mut recipe = chosen.recipe;
     let name = language_name(&recipe.language);
     recipe.because = if others.is_empty() {
-        format!("found {} ({name}){}", chosen.found, chosen.note)
+        format!("found {}{}", chosen.found, chosen.note)
     } else {
         format!(
             "found {} and {}; using {} ({name}) — add a takehome.toml to choose{}",
@@ -523,7 +523,7 @@ mod tests {
         assert_eq!(recipe.language, "rust");
         assert_eq!(recipe.build, vec![line(&["cargo", "build", "--release"])]);
         assert_eq!(recipe.run, line(&["target/release/sum-it"]));
-        assert_eq!(recipe.because, "found Cargo.toml (Rust)");
+        assert_eq!(recipe.because, "found Cargo.toml");
     }
 
     #[test]
@@ -607,14 +607,14 @@ mod tests {
         assert_eq!(recipe.build, vec![line(&["make"])]);
         assert_eq!(recipe.run, line(&["./main"]));
         assert!(recipe.run_guessed);
-        assert!(recipe.because.starts_with("found Makefile with C++ sources (C++)"), "{}", recipe.because);
+        assert!(recipe.because.starts_with("found Makefile with C++ sources; runs ./main"), "{}", recipe.because);
     }
 
     #[test]
     fn makefile_beside_python_is_not_a_c_project() {
         let recipe = detect_in(&[("Makefile", "test:\n\tpytest\n"), ("main.py", "")]);
         assert_eq!(recipe.language, "python");
-        assert_eq!(recipe.because, "found main.py (Python)");
+        assert_eq!(recipe.because, "found main.py");
     }
 
     #[test]

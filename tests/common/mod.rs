@@ -92,6 +92,11 @@ fn cache_dir() -> PathBuf {
 pub fn verdict(report: &serde_json::Value, group: &str, case: &str) -> String {
     let groups = report["reports"][0]["groups"].as_array().expect("groups");
     let group = groups.iter().find(|g| g["name"] == group).unwrap_or_else(|| panic!("no group {group}"));
-    let case = group["cases"].as_array().unwrap().iter().find(|c| c["name"] == case).unwrap_or_else(|| panic!("no case {case}"));
+    let case = group["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == case)
+        .unwrap_or_else(|| panic!("no case {case}"));
     case["verdict"].as_str().unwrap().to_string()
 }

@@ -844,19 +844,41 @@ fn mixed(plan: &mut Plan, rng: &mut Rng, prefix: &str, scale: Scale) {
     bulk(plan, rng, &join(prefix, "bulk"), scale.files.saturating_sub(already), scale.bytes);
 }
 
-/// An ordinary-looking tree of `files` files and about `bytes` bytes: half in small files, half in a
-/// few big ones; a fifth are copies, some differ from another by one byte, some are hard links.
+/// An ordinary-looking tree of `files` files and about `bytes` bytes: half in a few big files (some
+/// copied, some copied with one byte changed), half in small ones of which a fifth are copies and a
+/// few are one-byte variants, hard links or symlinks.
 fn bulk(plan: &mut Plan, rng: &mut Rng, prefix: &str, files: u64, bytes: u64) {
     if files == 0 {
         return;
     }
-    let big_budget = bytes / 2;
-    let big_count = (big_budget / (8 * MIB)).min(files / 10);
-    let small_count = files - big_count;
-    let small_max = small_max_for_mean((bytes - big_count.min(1) * big_budget) / small_count.max(1));
+    let mut big_budget = if files >= 20 { bytes / 2 } else { 0 };
+    let big_mean = (bytes / 64).clamp(64 * 1024, 32 * MIB);
+    let mut big_files = 0;
+    while big_budget >= big_mean && big_files < files / 10 {
+        let len = rng.range(big_mean / 2, big_mean + big_mean / 2);
+        let blob = plan.random(rng.next(), len);
+        let name = format!("media/{}", file_name(rng, big_files));
+        plan.file(join(prefix, &name), blob);
+        big_files += 1;
+        big_budget = big_budget.saturating_sub(len);
+        if rng.chance(25) {
+            plan.file(join(prefix, &format!("media-backup/{}", file_name(rng, big_files))), blob);
+            big_files += 1;
+            big_budget = big_budget.saturating_sub(len);
+        } else if rng.chance(15) {
+            let variant = plan.variant(rng, blob, len - 1);
+            plan.file(join(prefix, &format!("media-backup/{}", file_name(rng, big_files))), variant);
+            big_files += 1;
+            big_budget = big_budget.saturating_sub(len);
+        }
+    }
+    let small_files = files - big_files;
+    let big_bytes = if files >= 20 { bytes / 2 - big_budget } else { 0 };
+    // Copies (a fifth) and variants repeat the sizes drawn, so the drawn sizes cover three quarters.
+    let small_max = small_max_for_mean((bytes - big_bytes) / small_files.max(1));
     let mut dirs: Vec<String> = vec![prefix.to_string()];
     let mut made: Vec<(BlobId, usize)> = Vec::new();
-    for i in 0..files {
+    for i in 0..small_files {
         if i % 200 == 0 {
             let parent = rng.pick(&dirs).clone();
             let dir = if parent.matches('/').count() > 6 { prefix.to_string() } else { parent };
@@ -882,13 +904,7 @@ fn bulk(plan: &mut Plan, rng: &mut Rng, prefix: &str, files: u64, bytes: u64) {
         } else if roll < 26 {
             plan.symlink(path, "../");
         } else {
-            let len = if i < big_count {
-                big_budget / big_count.max(1) / 2 + rng.below(big_budget / big_count.max(1))
-            } else if rng.chance(2) {
-                0
-            } else {
-                rng.log_uniform(1, small_max)
-            };
+            let len = if rng.chance(2) { 0 } else { rng.log_uniform(1, small_max) };
             let blob = plan.random(rng.next(), len);
             let file = plan.file(path, blob);
             made.push((blob, file));
@@ -1015,7 +1031,10 @@ fn write_file(path: &Path, blob: &Blob, sparse: bool, buf: &mut Vec<u8>) -> io::
 fn readable(plan: &Plan, path: &str, mode: u32) -> bool {
     mode & 0o400 != 0
         && !plan.dir_modes.iter().any(|(dir, mode)| {
-            mode & 0o500 != 0o500 && path.len() > dir.len() && path.starts_with(dir.as_str()) && path[dir.len()..].starts_with('/')
+            mode & 0o500 != 0o500
+                && path.len() > dir.len()
+                && path.starts_with(dir.as_str())
+                && path[dir.len()..].starts_with('/')
         })
 }
 
@@ -1281,7 +1300,8 @@ mod tests {
     #[test]
     fn same_seed_same_tree_other_seed_other_tree() {
         let extra = [("files", 200), ("size_mb", 1), ("depth", 10)];
-        let (a, b, c) = (Case::new(11, "mixed", &extra), Case::new(11, "mixed", &extra), Case::new(12, "mixed", &extra));
+        let (a, b, c) =
+            (Case::new(11, "mixed", &extra), Case::new(11, "mixed", &extra), Case::new(12, "mixed", &extra));
         let mut files_a = regular_files(&a.root());
         let mut files_b = regular_files(&b.root());
         let mut files_c = regular_files(&c.root());
@@ -1360,7 +1380,8 @@ mod tests {
     fn weak_hash_pairs_are_planted_in_equal_size_files() {
         let case = Case::new(5, "weak-hash-collision", &[]);
         let read = |p: &str| fs::read(case.root().join(p)).expect("exists");
-        let pairs = ["archive-0", "archive-1", "archive-2"].map(|d| (read(&format!("{d}/part-a.bin")), read(&format!("{d}/part-b.bin"))));
+        let pairs = ["archive-0", "archive-1", "archive-2"]
+            .map(|d| (read(&format!("{d}/part-a.bin")), read(&format!("{d}/part-b.bin"))));
         for (a, b) in &pairs {
             assert_eq!(a.len(), b.len());
             assert_ne!(a, b);
