@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -101,13 +102,15 @@ pub fn compare(mode: Compare, options: &CompareOptions, expected: &[u8], actual:
         Compare::Tokens => walk_tokens(expected, actual, |e, a| (!same_text(e, a, case_sensitive)).then(String::new)),
         Compare::Floats => walk_tokens(expected, actual, |e, a| float_difference(e, a, options)),
         Compare::UnorderedLines => compare_multisets(
-            &unordered_lines(expected, case_sensitive),
-            &unordered_lines(actual, case_sensitive),
+            || unordered_lines(expected, case_sensitive),
+            || unordered_lines(actual, case_sensitive),
             "line",
         ),
-        Compare::SortedTokens => {
-            compare_multisets(&token_items(expected, case_sensitive), &token_items(actual, case_sensitive), "token")
-        }
+        Compare::SortedTokens => compare_multisets(
+            || token_items(expected, case_sensitive),
+            || token_items(actual, case_sensitive),
+            "token",
+        ),
         Compare::Json => json(expected, actual),
         Compare::UnorderedJsonLines => unordered_json_lines(expected, actual),
         Compare::Regex => regex(expected, actual),
@@ -124,20 +127,23 @@ pub fn compare(mode: Compare, options: &CompareOptions, expected: &[u8], actual:
 /// The diff that best shows a rejection in each mode: of the outputs as printed for the ordered
 /// modes, of their sorted items for the unordered ones, of normalised pretty JSON for `json`.
 fn diff_for(mode: Compare, case_sensitive: bool, expected: &[u8], actual: &[u8]) -> Option<String> {
-    let sorted_diff = |e: Vec<Item>, a: Vec<Item>| diff::unified(&sorted_view(e), &sorted_view(a), DIFF_LINES);
+    let sorted_diff = |e: Option<Vec<u8>>, a: Option<Vec<u8>>| Some(diff::unified(&e?, &a?, DIFF_LINES));
     match mode {
         Compare::Exact | Compare::Lines | Compare::Tokens | Compare::Floats => {
             Some(diff::unified(expected, actual, DIFF_LINES))
         }
-        Compare::UnorderedLines => {
-            Some(sorted_diff(unordered_lines(expected, case_sensitive), unordered_lines(actual, case_sensitive)))
-        }
-        Compare::SortedTokens => {
-            Some(sorted_diff(token_items(expected, case_sensitive), token_items(actual, case_sensitive)))
-        }
+        Compare::UnorderedLines => sorted_diff(
+            sorted_view(unordered_lines(expected, case_sensitive), false),
+            sorted_view(unordered_lines(actual, case_sensitive), false),
+        ),
+        Compare::SortedTokens => sorted_diff(
+            sorted_view(token_items(expected, case_sensitive), false),
+            sorted_view(token_items(actual, case_sensitive), false),
+        ),
         Compare::UnorderedJsonLines => {
             let (Ok(e), Ok(a)) = (json_lines(expected), json_lines(actual)) else { return None };
-            Some(sorted_diff(canonical_texts(e), canonical_texts(a)))
+            // Shown normalised, so that lines equal as values read the same.
+            sorted_diff(sorted_view(e.into_iter(), true), sorted_view(a.into_iter(), true))
         }
         Compare::Json => {
             let parse = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).ok().map(normalized);
@@ -528,75 +534,112 @@ struct Item<'a> {
     verbatim: bool,
 }
 
-fn unordered_lines(bytes: &[u8], case_sensitive: bool) -> Vec<Item<'_>> {
+/// Sides of more items than this get no sorted diff: the message names what is missing and extra.
+const SORTED_VIEW_MAX: usize = 100_000;
+
+fn unordered_lines(bytes: &[u8], case_sensitive: bool) -> impl Iterator<Item = Item<'_>> {
     Lines::new(bytes)
         .filter(|(_, line)| !line.is_empty())
-        .map(|(_, line)| Item { key: fold_case(line, case_sensitive), text: Cow::Borrowed(line), verbatim: false })
-        .collect()
+        .map(move |(_, line)| Item { key: fold_case(line, case_sensitive), text: Cow::Borrowed(line), verbatim: false })
 }
 
-fn token_items(bytes: &[u8], case_sensitive: bool) -> Vec<Item<'_>> {
-    Tokens::new(bytes)
-        .map(|token| Item {
-            key: fold_case(token.text, case_sensitive),
-            text: Cow::Borrowed(token.text),
-            verbatim: false,
-        })
-        .collect()
+fn token_items(bytes: &[u8], case_sensitive: bool) -> impl Iterator<Item = Item<'_>> {
+    Tokens::new(bytes).map(move |token| Item {
+        key: fold_case(token.text, case_sensitive),
+        text: Cow::Borrowed(token.text),
+        verbatim: false,
+    })
 }
 
-/// The items shown by their keys (normalised JSON), so that equal values read the same in a diff.
-fn canonical_texts(items: Vec<Item<'_>>) -> Vec<Item<'_>> {
-    items.into_iter().map(|item| Item { text: Cow::Owned(item.key.to_vec()), ..item }).collect()
+/// A borrowing copy of an item, to walk a collected list more than once.
+fn borrowed<'a>(item: &'a Item<'_>) -> Item<'a> {
+    Item { key: Cow::Borrowed(&item.key), text: Cow::Borrowed(&item.text), verbatim: item.verbatim }
 }
 
-fn sorted_keys<'a>(items: &'a [Item<'_>]) -> Vec<&'a [u8]> {
-    let mut keys: Vec<&[u8]> = items.iter().map(|item| &*item.key).collect();
-    keys.sort_unstable();
-    keys
-}
-
-/// The items sorted by key, one per line: a view in which missing and extra items stand out.
-fn sorted_view(mut items: Vec<Item>) -> Vec<u8> {
+/// The items sorted by key, one per line: a view in which missing and extra items stand out. None
+/// when there are too many to sort for a diff.
+fn sorted_view<'a>(items: impl Iterator<Item = Item<'a>>, show_key: bool) -> Option<Vec<u8>> {
+    let mut items: Vec<Item> = items.take(SORTED_VIEW_MAX + 1).collect();
+    if items.len() > SORTED_VIEW_MAX {
+        return None;
+    }
     items.sort_by(|x, y| x.key.cmp(&y.key));
     let mut out = Vec::new();
     for item in &items {
-        out.extend_from_slice(&item.text);
+        out.extend_from_slice(if show_key { &item.key } else { &item.text });
         out.push(b'\n');
     }
-    out
+    Some(out)
 }
 
-fn compare_multisets(expected: &[Item], actual: &[Item], unit: &str) -> Verdict {
-    if expected.len() == actual.len() && sorted_keys(expected) == sorted_keys(actual) {
+/// Two independently, randomly keyed SipHash values of an item's key: distinct keys share one with
+/// a chance of 2^-128, and no output can be written to collide as the keys are chosen per run.
+struct Fingerprints {
+    first: RandomState,
+    second: RandomState,
+}
+
+impl Fingerprints {
+    fn new() -> Self {
+        Fingerprints { first: RandomState::new(), second: RandomState::new() }
+    }
+
+    fn of(&self, key: &[u8]) -> (u64, u64) {
+        (self.first.hash_one(key), self.second.hash_one(key))
+    }
+
+    /// The number of items and the wrapping sums of their fingerprints: equal for equal multisets,
+    /// in any order, and computed without collecting anything.
+    fn summary<'x>(&self, items: impl Iterator<Item = Item<'x>>) -> (usize, u64, u64) {
+        items.fold((0, 0, 0), |(n, a, b), item| {
+            let (x, y) = self.of(&item.key);
+            (n + 1, a.wrapping_add(x), b.wrapping_add(y))
+        })
+    }
+
+    fn sorted<'x>(&self, items: impl Iterator<Item = Item<'x>>) -> Vec<(u64, u64)> {
+        let mut all: Vec<(u64, u64)> = items.map(|item| self.of(&item.key)).collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+/// Whether both sides hold the same items as many times each; if not, names the missing and the
+/// extra ones in the order they appear. Fast on outputs of millions of items: accepting walks each
+/// side once and collects nothing.
+fn compare_multisets<'e, 'a, E, A>(expected: impl Fn() -> E, actual: impl Fn() -> A, unit: &str) -> Verdict
+where
+    E: Iterator<Item = Item<'e>>,
+    A: Iterator<Item = Item<'a>>,
+{
+    let fingerprints = Fingerprints::new();
+    if fingerprints.summary(expected()) == fingerprints.summary(actual()) {
         return Ok(());
     }
-    let mut balance: HashMap<&[u8], i64> = HashMap::new();
-    for item in expected {
-        *balance.entry(&item.key).or_default() += 1;
-    }
-    for item in actual {
-        *balance.entry(&item.key).or_default() -= 1;
-    }
-    // Named in the order they appear, each surplus copy once.
-    let mut missing = Named::default();
-    for item in expected {
-        if let Some(surplus) = balance.get_mut(&*item.key)
-            && *surplus > 0
-        {
-            *surplus -= 1;
-            missing.add(item);
+    // The surplus of each differing fingerprint in expected over actual.
+    let mut balance: HashMap<(u64, u64), i64> = HashMap::new();
+    let (e, a) = (fingerprints.sorted(expected()), fingerprints.sorted(actual()));
+    let (mut i, mut j) = (0, 0);
+    while i < e.len() || j < a.len() {
+        match (e.get(i), a.get(j)) {
+            (Some(x), Some(y)) if x == y => (i, j) = (i + 1, j + 1),
+            (Some(x), Some(y)) if x < y => {
+                *balance.entry(*x).or_default() += 1;
+                i += 1;
+            }
+            (Some(x), None) => {
+                *balance.entry(*x).or_default() += 1;
+                i += 1;
+            }
+            (_, Some(y)) => {
+                *balance.entry(*y).or_default() -= 1;
+                j += 1;
+            }
+            (None, None) => break,
         }
     }
-    let mut extra = Named::default();
-    for item in actual {
-        if let Some(surplus) = balance.get_mut(&*item.key)
-            && *surplus < 0
-        {
-            *surplus += 1;
-            extra.add(item);
-        }
-    }
+    let missing = Named::first_surplus(expected(), &fingerprints, &mut balance, 1);
+    let extra = Named::first_surplus(actual(), &fingerprints, &mut balance, -1);
     let header = match (missing.total, extra.total) {
         (m, 0) => format!("{} missing", count(m, unit)),
         (0, x) => format!("{x} extra {}", plural_word(x, unit)),
@@ -619,11 +662,28 @@ struct Named {
 }
 
 impl Named {
-    fn add(&mut self, item: &Item) {
-        self.total += 1;
-        if self.shown.len() < NAMED_ITEMS {
-            self.shown.push(if item.verbatim { cut(&item.text) } else { quote(&item.text) });
+    /// The items whose fingerprints have a surplus of `sign` in `balance`, each surplus copy once,
+    /// named in the order they appear: a walk that stops once `NAMED_ITEMS` are named.
+    fn first_surplus<'x>(
+        items: impl Iterator<Item = Item<'x>>,
+        fingerprints: &Fingerprints,
+        balance: &mut HashMap<(u64, u64), i64>,
+        sign: i64,
+    ) -> Named {
+        let total = balance.values().filter(|&&surplus| surplus.signum() == sign).map(|surplus| surplus.unsigned_abs());
+        let mut named = Named { shown: Vec::new(), total: usize::try_from(total.sum::<u64>()).unwrap_or(usize::MAX) };
+        for item in items {
+            if named.shown.len() == NAMED_ITEMS.min(named.total) {
+                break;
+            }
+            if let Some(surplus) = balance.get_mut(&fingerprints.of(&item.key))
+                && surplus.signum() == sign
+            {
+                *surplus -= sign;
+                named.shown.push(if item.verbatim { cut(&item.text) } else { quote(&item.text) });
+            }
         }
+        named
     }
 
     fn list(&self) -> String {
@@ -758,7 +818,7 @@ fn unordered_json_lines(expected: &[u8], actual: &[u8]) -> Verdict {
     })?;
     let actual = json_lines(actual)
         .map_err(|bad| wrong(format!("output line {} is not valid JSON {}", bad.number, bad.describe())))?;
-    compare_multisets(&expected, &actual, "line")
+    compare_multisets(|| expected.iter().map(borrowed), || actual.iter().map(borrowed), "line")
 }
 
 struct BadJsonLine<'a> {

@@ -875,7 +875,7 @@ fn bulk(plan: &mut Plan, rng: &mut Rng, prefix: &str, files: u64, bytes: u64) {
     let small_files = files - big_files;
     let big_bytes = if files >= 20 { bytes / 2 - big_budget } else { 0 };
     // Copies (a fifth) and variants repeat the sizes drawn, so the drawn sizes cover three quarters.
-    let small_max = small_max_for_mean((bytes - big_bytes) / small_files.max(1));
+    let small_max = small_max_for_mean((bytes - big_bytes) / small_files.max(1) * 3 / 4);
     let mut dirs: Vec<String> = vec![prefix.to_string()];
     let mut made: Vec<(BlobId, usize)> = Vec::new();
     for i in 0..small_files {
