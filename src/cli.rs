@@ -56,6 +56,22 @@ pub enum Verb {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Write one case's input and expected answer to a folder, to look at or to reproduce a failure.
+    Generate {
+        /// A bundled challenge id or a challenge folder.
+        challenge: String,
+        /// The case, as `group/case` or just `case`.
+        case: String,
+        /// Where to write: `files/` (the working folder's contents), `stdin`, `answer`.
+        #[arg(long)]
+        out: PathBuf,
+        /// The run's seed (for cases generated from it; printed by every report).
+        #[arg(long, env = "TAKEHOME_SEED")]
+        seed: Option<u64>,
+        /// Override a generator parameter, e.g. `--param files=200000` (repeatable).
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
     /// List the bundled challenges.
     List,
     /// Print a challenge's brief, the text a candidate reads.

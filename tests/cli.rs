@@ -316,3 +316,16 @@ fn listing(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
     out.sort();
     out
 }
+
+#[test]
+fn generate_writes_a_case_to_reproduce_it() {
+    let run = Takehome::new().args(["generate", &sum(), "random/pair-2", "--seed", "9", "--out", "case"]).run().expect_code(0);
+    let stdin = run.file("case/stdin");
+    let numbers: Vec<i64> = stdin.split_whitespace().map(|t| t.parse().unwrap()).collect();
+    assert_eq!(run.file("case/answer").trim(), (numbers[0] + numbers[1]).to_string());
+    assert!(run.stderr().contains("run seed 9"), "{}", run.stderr());
+    let written = Takehome::new().args(["generate", &sum(), "negative", "--out", "w"]).run().expect_code(0);
+    assert_eq!(written.file("w/stdin"), "-5 -7\n");
+    let missing = Takehome::new().args(["generate", &sum(), "nope", "--out", "x"]).run().expect_code(2);
+    assert!(missing.stderr().contains("has no case `nope`"), "{}", missing.stderr());
+}

@@ -8,8 +8,8 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, RandomState};
 use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
 
 use serde_json::Value;
 
@@ -106,11 +106,9 @@ pub fn compare(mode: Compare, options: &CompareOptions, expected: &[u8], actual:
             || unordered_lines(actual, case_sensitive),
             "line",
         ),
-        Compare::SortedTokens => compare_multisets(
-            || token_items(expected, case_sensitive),
-            || token_items(actual, case_sensitive),
-            "token",
-        ),
+        Compare::SortedTokens => {
+            compare_multisets(|| token_items(expected, case_sensitive), || token_items(actual, case_sensitive), "token")
+        }
         Compare::Json => json(expected, actual),
         Compare::UnorderedJsonLines => unordered_json_lines(expected, actual),
         Compare::Regex => regex(expected, actual),
@@ -538,9 +536,11 @@ struct Item<'a> {
 const SORTED_VIEW_MAX: usize = 100_000;
 
 fn unordered_lines(bytes: &[u8], case_sensitive: bool) -> impl Iterator<Item = Item<'_>> {
-    Lines::new(bytes)
-        .filter(|(_, line)| !line.is_empty())
-        .map(move |(_, line)| Item { key: fold_case(line, case_sensitive), text: Cow::Borrowed(line), verbatim: false })
+    Lines::new(bytes).filter(|(_, line)| !line.is_empty()).map(move |(_, line)| Item {
+        key: fold_case(line, case_sensitive),
+        text: Cow::Borrowed(line),
+        verbatim: false,
+    })
 }
 
 fn token_items(bytes: &[u8], case_sensitive: bool) -> impl Iterator<Item = Item<'_>> {
@@ -655,7 +655,6 @@ where
     Err(wrong(format!("{header}: {}", details.join("; "))))
 }
 
-#[derive(Default)]
 struct Named {
     shown: Vec<String>,
     total: usize,

@@ -38,8 +38,12 @@ pub fn unified(expected: &[u8], actual: &[u8], max_lines: usize) -> String {
     let ops = capture_diff_slices_deadline(Algorithm::Myers, &old.lines, &new.lines, Some(deadline));
     let mut groups = group_diff_ops(ops, CONTEXT);
     if windowed {
-        // A change touching the window's end may only be the window's own edge, not a real one.
-        groups.retain(|group| !group.iter().any(|op| touches_end(op, old.lines.len(), new.lines.len())));
+        // A change touching the window's end may only be the window's own edge, not a real one: it
+        // goes unless it is all there is to show (as when one output is far shorter).
+        let real = |group: &Vec<DiffOp>| !group.iter().any(|op| touches_end(op, old.lines.len(), new.lines.len()));
+        if groups.iter().any(real) {
+            groups.retain(real);
+        }
     }
 
     let mut body = Vec::new();
@@ -127,15 +131,23 @@ fn render_hunk(group: &[DiffOp], old: &[&[u8]], new: &[&[u8]], line_offset: usiz
         match tag {
             DiffTag::Equal => {
                 for line in &old[old_lines] {
-                    push_line(' ', line, body);
+                    push_line(' ', line, 0, body);
                 }
             }
             DiffTag::Delete | DiffTag::Insert | DiffTag::Replace => {
-                for line in &old[old_lines] {
-                    push_line('-', line, body);
+                let (old_lines, new_lines) = (&old[old_lines], &new[new_lines]);
+                // Lines changed one for one are shown from near their first difference when it lies
+                // beyond what a cut line would show.
+                let skips: Vec<usize> = if old_lines.len() == new_lines.len() {
+                    old_lines.iter().zip(new_lines).map(|(x, y)| aligned_skip(x, y)).collect()
+                } else {
+                    vec![0; old_lines.len().max(new_lines.len())]
+                };
+                for (line, skip) in old_lines.iter().zip(&skips) {
+                    push_line('-', line, *skip, body);
                 }
-                for line in &new[new_lines] {
-                    push_line('+', line, body);
+                for (line, skip) in new_lines.iter().zip(&skips) {
+                    push_line('+', line, *skip, body);
                 }
             }
         }
@@ -151,12 +163,27 @@ fn hunk_range(start: usize, len: usize) -> String {
     }
 }
 
-fn push_line(sign: char, line: &[u8], body: &mut Vec<String>) {
+/// Bytes to leave out at the start of two changed lines so that their first difference shows.
+fn aligned_skip(old: &[u8], new: &[u8]) -> usize {
+    const BEFORE: usize = 40;
+    let common = old.iter().zip(new).take_while(|(x, y)| x == y).count();
+    if common < LINE_CHARS - BEFORE {
+        return 0;
+    }
+    let mut skip = common - BEFORE;
+    // The bytes before `common` are the same in both lines, so a boundary in one is one in the other.
+    while skip > 0 && old[skip] & 0xC0 == 0x80 {
+        skip -= 1;
+    }
+    skip
+}
+
+fn push_line(sign: char, line: &[u8], skip: usize, body: &mut Vec<String>) {
     let (content, has_newline) = match line.strip_suffix(b"\n") {
         Some(content) => (content, true),
         None => (line, false),
     };
-    body.push(format!("{sign}{}", visible(content)));
+    body.push(format!("{sign}{}", visible_from(content, skip.min(content.len()))));
     if !has_newline {
         body.push(NO_NEWLINE.to_string());
     }
@@ -166,11 +193,19 @@ fn push_line(sign: char, line: &[u8], body: &mut Vec<String>) {
 /// characters as their Unicode pictures, invalid UTF-8 as `\xNN`; cut to `LINE_CHARS` characters.
 #[must_use]
 pub fn visible(line: &[u8]) -> String {
+    visible_from(line, 0)
+}
+
+/// Like `visible`, from byte `skip` on, marked with a leading `…` when that is not the start.
+fn visible_from(line: &[u8], skip: usize) -> String {
     let trailing_start = line.len() - line.iter().rev().take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r')).count();
-    let shown_bytes = &line[..line.len().min(LINE_CHARS * 4)];
+    let shown_bytes = &line[skip..line.len().min(skip + LINE_CHARS * 4)];
     let mut out = String::new();
+    if skip > 0 {
+        out.push('…');
+    }
     let mut chars = 0;
-    let mut offset = 0;
+    let mut offset = skip;
     'chunks: for chunk in shown_bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             if chars == LINE_CHARS {
@@ -196,7 +231,8 @@ pub fn visible(line: &[u8]) -> String {
         }
     }
     if offset < line.len() {
-        let _ = write!(out, "… ({} more bytes)", line.len() - offset);
+        let more = line.len() - offset;
+        let _ = write!(out, "… ({more} more byte{})", plural(more));
     }
     out
 }
@@ -266,6 +302,21 @@ mod tests {
         let line = "y".repeat(1000);
         let diff = unified(b"x\n", format!("{line}\n").as_bytes(), 40);
         assert!(diff.contains(&format!("+{}… (800 more bytes)\n", "y".repeat(200))), "{diff}");
+    }
+
+    #[test]
+    fn a_huge_expected_answer_against_an_empty_output_still_shows_deletions() {
+        let expected: String = (0..10_000).map(|i| format!("{i}\n")).collect();
+        let diff = unified(expected.as_bytes(), b"", 5);
+        assert!(diff.starts_with("--- expected\n+++ actual\n@@ -1,2003 +0,0 @@\n-0\n-1\n-2\n-3\n…"), "{diff}");
+    }
+
+    #[test]
+    fn long_changed_lines_are_shown_from_near_their_difference() {
+        let prefix = "x".repeat(300);
+        let diff = unified(format!("{prefix}A\n").as_bytes(), format!("{prefix}B\n").as_bytes(), 40);
+        let shown = "x".repeat(40);
+        assert!(diff.contains(&format!("\n-…{shown}A\n+…{shown}B\n")), "{diff}");
     }
 
     #[test]

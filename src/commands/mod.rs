@@ -1,6 +1,7 @@
 //! One module per verb; `dispatch` parses the command line, runs the verb and turns its result or
 //! error into an exit code.
 
+mod generate;
 mod grade;
 mod list;
 mod output;
@@ -37,6 +38,7 @@ pub fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
     let sub = matches.subcommand().map(|(_, m)| m);
     let result = match cli.command {
         Verb::List => list::run(),
+        Verb::Generate { challenge, case, out, seed, params } => generate::run(&challenge, &case, &out, seed, &params),
         Verb::Show { challenge } => show::run(&challenge),
         Verb::Test { challenge, dir, run, output } => {
             output::Destinations::from_matches(sub, &output).and_then(|d| test::run(&challenge, &dir, &run, &d, color))

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """dedup reference (Python, stdlib only): print every group of regular files with identical content.
 
-Size grouping first (files of a unique size cannot have a twin), then a hash of the first block, then a
-full hash, then a byte-by-byte comparison, because a hash match alone is not proof. Memory does not grow
-with file size: files are read in fixed-size blocks. File I/O runs on a small thread pool.
+Files are narrowed down in stages, each cheaper than the next: equal size (a file of a unique size has
+no twin and is never opened), then the first block, then a hash of the whole file, and finally a
+byte-by-byte comparison, because a hash match alone is not proof. Small files (one block or less) are
+grouped by their exact bytes straight away. Reads go through a fixed-size buffer, so memory does not
+grow with file size; large files are hashed and compared on a few threads (hashlib and reads release
+the GIL).
 """
 import hashlib
 import json
@@ -12,32 +15,38 @@ import stat
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-BLOCK = 1 << 16
 HEAD = 4096
-WORKERS = 8
+BUFFER = 1 << 20
+WORKERS = 4
 
 
 def warn(message):
     print(message, file=sys.stderr)
 
 
+def show(path):
+    return json.dumps(path or ".", ensure_ascii=False)
+
+
 def walk(root):
-    """Yields (relative path, size) of every regular file, never following symbolic links."""
+    """Yields (relative path, size) of every non-empty regular file, never following symbolic links.
+
+    An explicit stack rather than recursion: folders may be nested thousands deep."""
     stack = [""]
     while stack:
         relative = stack.pop()
-        folder = os.path.join(root, relative) if relative else root
         try:
-            entries = list(os.scandir(folder))
+            with os.scandir(os.path.join(root, relative)) as entries:
+                entries = list(entries)
         except OSError as error:
-            warn(f"dedup: cannot read folder {relative or '.'!r}: {error.strerror}")
+            warn(f"dedup: cannot read folder {show(relative)}: {error.strerror}")
             continue
         for entry in entries:
-            path = os.path.join(relative, entry.name) if relative else entry.name
+            path = f"{relative}/{entry.name}" if relative else entry.name
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError as error:
-                warn(f"dedup: cannot stat {path!r}: {error.strerror}")
+                warn(f"dedup: cannot inspect {show(path)}: {error.strerror}")
                 continue
             if stat.S_ISDIR(info.st_mode):
                 stack.append(path)
@@ -45,61 +54,130 @@ def walk(root):
                 yield path, info.st_size
 
 
-def digest(root, path, limit):
-    """A BLAKE2b of the first `limit` bytes (or all, when limit is None); None when unreadable."""
-    hasher = hashlib.blake2b(digest_size=16)
-    remaining = limit
+def read_head(root, path):
+    """The first HEAD bytes of a file, or None (with a line on stderr) when it cannot be read."""
     try:
         with open(os.path.join(root, path), "rb") as f:
-            while remaining is None or remaining > 0:
-                block = f.read(BLOCK if remaining is None else min(BLOCK, remaining))
-                if not block:
-                    break
-                hasher.update(block)
-                if remaining is not None:
-                    remaining -= len(block)
+            return f.read(HEAD)
     except OSError as error:
-        warn(f"dedup: cannot read {path!r}: {error.strerror}")
+        warn(f"dedup: cannot read {show(path)}: {error.strerror}")
+        return None
+
+
+def full_digest(root, path):
+    hasher = hashlib.blake2b(digest_size=16)
+    try:
+        with open(os.path.join(root, path), "rb", buffering=0) as f:
+            while block := f.read(BUFFER):
+                hasher.update(block)
+    except OSError as error:
+        warn(f"dedup: cannot read {show(path)}: {error.strerror}")
         return None
     return hasher.digest()
 
 
+class Unreadable(Exception):
+    def __init__(self, path, error):
+        super().__init__(path)
+        self.path, self.error = path, error
+
+
 def same_bytes(root, a, b):
+    """Whether two files hold the same bytes; raises Unreadable naming the file that failed."""
     try:
-        with open(os.path.join(root, a), "rb") as fa, open(os.path.join(root, b), "rb") as fb:
+        fa = open(os.path.join(root, a), "rb", buffering=0)
+    except OSError as error:
+        raise Unreadable(a, error)
+    with fa:
+        try:
+            fb = open(os.path.join(root, b), "rb", buffering=0)
+        except OSError as error:
+            raise Unreadable(b, error)
+        with fb:
             while True:
-                block_a, block_b = fa.read(BLOCK), fb.read(BLOCK)
+                try:
+                    block_a = fa.read(BUFFER)
+                except OSError as error:
+                    raise Unreadable(a, error)
+                try:
+                    block_b = fb.read(BUFFER)
+                except OSError as error:
+                    raise Unreadable(b, error)
                 if block_a != block_b:
                     return False
                 if not block_a:
                     return True
-    except OSError:
-        return False
 
 
-def refine(pool, root, groups, limit):
-    """Splits each group by a digest of its files; drops unreadable files and groups of one."""
-    refined = []
-    for group in groups:
-        keyed = {}
-        for path, key in zip(group, pool.map(lambda p: digest(root, p, limit), group)):
-            if key is not None:
-                keyed.setdefault(key, []).append(path)
-        refined.extend(g for g in keyed.values() if len(g) > 1)
-    return refined
+def compare(root, a, b):
+    """True or False, or the path of whichever file could not be read (after a line on stderr)."""
+    try:
+        return same_bytes(root, a, b)
+    except Unreadable as failure:
+        warn(f"dedup: cannot read {show(failure.path)}: {failure.error.strerror}")
+        return failure.path
 
 
-def confirm(root, group):
-    """Splits a group of equal-hash files into classes of byte-identical files."""
+def confirm(root, candidates):
+    """Splits a set of probably-equal files into classes of byte-identical files (two or more each)."""
     classes = []
-    for path in group:
+    for path in candidates:
+        home, dropped = None, False
         for members in classes:
-            if same_bytes(root, members[0], path):
-                members.append(path)
+            while members:
+                result = compare(root, members[0], path)
+                if result is True:
+                    home = members
+                elif result == path:
+                    dropped = True
+                elif result is not False:
+                    members.pop(0)  # the representative became unreadable: the next member stands in
+                    continue
                 break
-        else:
+            if home is not None or dropped:
+                break
+        if home is not None:
+            home.append(path)
+        elif not dropped:
             classes.append([path])
     return [c for c in classes if len(c) > 1]
+
+
+def split(keyed_paths):
+    """Groups (key, path) pairs by key, dropping None keys and groups of one."""
+    groups = {}
+    for key, path in keyed_paths:
+        if key is not None:
+            groups.setdefault(key, []).append(path)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def find_duplicates(root):
+    by_size = {}
+    for path, size in walk(root):
+        by_size.setdefault(size, []).append(path)
+
+    groups = []
+    large = []  # candidate sets of files longer than one block, equal in size and first block
+    for size, paths in by_size.items():
+        if len(paths) < 2:
+            continue
+        if size <= HEAD:
+            # The first block is the whole file: group by the exact bytes, which is proof.
+            groups.extend(split((read_head(root, p), p) for p in paths))
+        else:
+            large.extend(split((read_head(root, p), p) for p in paths))
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        pairs = [c for c in large if len(c) == 2]  # comparing two files reads them once
+        bigger = [c for c in large if len(c) > 2]
+        digests = pool.map(lambda p: full_digest(root, p), [p for c in bigger for p in c])
+        hashed = []
+        for candidates in bigger:
+            hashed.extend(split(zip([next(digests) for _ in candidates], candidates)))
+        for found in pool.map(lambda c: confirm(root, c), pairs + hashed):
+            groups.extend(found)
+    return sorted(sorted(g) for g in groups)
 
 
 def main():
@@ -107,17 +185,13 @@ def main():
         warn("usage: dedup <folder>")
         return 2
     root = sys.argv[1]
-    by_size = {}
-    for path, size in walk(root):
-        by_size.setdefault(size, []).append(path)
-    candidates = [g for g in by_size.values() if len(g) > 1]
-    with ThreadPoolExecutor(WORKERS) as pool:
-        candidates = refine(pool, root, candidates, HEAD)
-        candidates = refine(pool, root, candidates, None)
-        groups = [c for group in pool.map(lambda g: confirm(root, g), candidates) for c in group]
-    out = sys.stdout
-    for group in sorted(sorted(g) for g in groups):
-        out.write(json.dumps(group, ensure_ascii=False) + "\n")
+    if not os.path.isdir(root):
+        warn(f"dedup: {root} is not a folder")
+        return 2
+    out = sys.stdout.buffer
+    for group in find_duplicates(root):
+        out.write(json.dumps(group, ensure_ascii=False).encode("utf-8") + b"\n")
+    out.flush()
     return 0
 
 
