@@ -64,10 +64,10 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         }
     }
     if problems.is_empty() {
-        super::say_line(format!("{}", paint(true, "challenge is valid")));
+        super::say_line(paint(true, "challenge is valid"));
         Ok(exit_codes::PASSED)
     } else {
-        super::say_line(format!("{}", paint(false, &format!("{} problem(s) found", problems.len()))));
+        super::say_line(paint(false, &format!("{} problem(s) found", problems.len())));
         Ok(exit_codes::FAILED)
     }
 }

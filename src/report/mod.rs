@@ -244,7 +244,6 @@ pub struct Feedback {
 }
 
 impl Report {
-    #[must_use]
     pub fn cases(&self) -> impl Iterator<Item = &CaseResult> {
         self.groups.iter().flat_map(|g| g.cases.iter())
     }

@@ -1,14 +1,26 @@
 //! Runs one untrusted process under limits: a run plan in, an outcome out.
 //!
-//! Knows nothing of challenges. Layers today: cleared environment, new session and process group,
-//! parent-death signal, inherited descriptors closed, rlimits (CPU, file size, open files, core, data),
-//! privileges dropped to `nobody` when the grader is root, a wall timer, CPU and memory polled and
-//! enforced, capped stdout/stderr, the whole process group killed when the run ends, and per-process
-//! CPU time and peak memory from wait4's rusage.
+//! Knows nothing of challenges. Layers for every run: cleared environment, new session and process
+//! group, parent-death signal, inherited descriptors closed, rlimits (CPU, file size, open files, core,
+//! data), privileges dropped to `nobody` when the grader is root, a wall timer, CPU and memory polled and
+//! enforced, capped stdout/stderr, and every process of the run killed when it ends (process group,
+//! descendants seen, daemonised orphans through the child subreaper), CPU time and peak memory from
+//! wait4's rusage.
+//!
+//! A confined run (untrusted code: [`Confinement`]) adds, where the machine has them (see [`probe`]):
+//! Landlock, seccomp, a cgroup per run (root), and user/PID/network/IPC/UTS/mount namespaces through a
+//! re-executed trampoline ([`namespaces`]). Everything the child needs is prepared before the fork, so
+//! the code between fork and exec only makes system calls.
 //!
 //! The only module with `unsafe`: each block says why it is sound.
 #![allow(unsafe_code)]
 
+mod cgroup;
+pub mod landlock;
+pub mod namespaces;
+pub mod probe;
+mod reaper;
+mod seccomp;
 mod signals;
 
 use std::ffi::OsString;
@@ -39,7 +51,40 @@ pub struct RunPlan {
     pub limits: RunLimits,
     /// Run as `nobody` when the grader is root (so file permissions mean something).
     pub drop_privileges: bool,
+    /// Untrusted code (candidate runs and builds) is confined; `None` for the grader's own helpers.
+    pub confine: Option<Confinement>,
 }
+
+/// How far an untrusted process may reach, beyond the system's toolchain folders (read and execute).
+#[derive(Debug, Clone, Default)]
+pub struct Confinement {
+    /// Folders it may read and execute from (the built submission).
+    pub read: Vec<PathBuf>,
+    /// Folders it may read and write besides `cwd`, `HOME` and `TMPDIR` of its environment.
+    pub write: Vec<PathBuf>,
+    /// Whether it may use the network (builds that download packages; runs never).
+    pub network: bool,
+    /// Processes and threads it may have at once (cgroup, or RLIMIT_NPROC where that is counted apart).
+    pub tasks: u64,
+}
+
+impl Confinement {
+    /// A candidate's run: reads the built submission, writes only its working folder, no network.
+    #[must_use]
+    pub fn run(build_dir: PathBuf) -> Confinement {
+        Confinement { read: vec![build_dir], write: Vec::new(), network: false, tasks: DEFAULT_TASKS }
+    }
+
+    /// A build: reads the toolchains on `PATH` (plus CARGO_HOME, RUSTUP_HOME, JAVA_HOME, GOROOT of its
+    /// environment), writes its copy, HOME and TMPDIR; network as the spec says.
+    #[must_use]
+    pub fn build(network: bool) -> Confinement {
+        Confinement { read: Vec::new(), write: Vec::new(), network, tasks: DEFAULT_TASKS * 4 }
+    }
+}
+
+/// Enough for a JVM's threads or a parallel build, far from enough for a fork bomb to hurt.
+pub const DEFAULT_TASKS: u64 = 256;
 
 #[derive(Debug, Clone)]
 pub enum Input {
@@ -115,11 +160,22 @@ impl Outcome {
     }
 }
 
-/// Names the layers that `run` applies on this machine, for reports.
+/// Names the layers that `run` applies to untrusted code on this machine, for reports:
+/// `landlock=abi7 seccomp=on userns=on cgroup=v1-memory,pids reaper=on rlimits=on env=cleared user=nobody`.
 #[must_use]
 pub fn describe_layers() -> String {
-    let root = is_root();
-    format!("rlimits=on pgroup=on pdeathsig=on env=cleared user={}", if root { "nobody" } else { "self" })
+    probe::layers().describe()
+}
+
+/// Why a layer is missing, one sentence each (empty when all are active), for the grader to warn.
+#[must_use]
+pub fn warnings() -> &'static [String] {
+    &probe::layers().warnings
+}
+
+/// Whether untrusted code is confined beyond rlimits (Landlock and seccomp, or namespaces), for `--strict`.
+pub fn strict_ok() -> Result<(), String> {
+    probe::layers().strict_ok()
 }
 
 #[must_use]

@@ -44,6 +44,9 @@ pub struct Challenge {
     /// Groups of cases, in the order they are run and reported.
     #[serde(default, rename = "group")]
     pub groups: Vec<Group>,
+    /// Benchmarks run after correctness (`grade`) or alone (`takehome bench`), in spec order.
+    #[serde(default, rename = "bench")]
+    pub benches: Vec<Bench>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -338,4 +341,114 @@ pub struct KnownBad {
     pub case: Option<String>,
     #[serde(default)]
     pub why: Option<String>,
+}
+
+/// A benchmark: one generated input, run by the candidate and the first reference solution interleaved,
+/// scored on the ratio candidate / reference of one metric.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bench {
+    pub name: String,
+    #[serde(default)]
+    pub about: Option<String>,
+    pub workload: Workload,
+    /// What is measured and reported (default: wall time, CPU time and peak memory).
+    #[serde(default = "Bench::default_metrics")]
+    pub metrics: Vec<Metric>,
+    /// At least this many measured runs per side (default 10).
+    #[serde(default)]
+    pub runs: Option<u32>,
+    /// And at least this much measured wall time per side (default 1 s).
+    #[serde(default)]
+    pub min_time: Option<Seconds>,
+    /// Unmeasured runs per side first, to warm caches (default 2).
+    #[serde(default)]
+    pub warmup: Option<u32>,
+    /// The widest 95% interval of the scored ratio, relative to the ratio, that may still be scored
+    /// (default 0.1: ratio ± 5%). Wider is "too noisy to score".
+    #[serde(default)]
+    pub max_ci_width: Option<f64>,
+    #[serde(default)]
+    pub points: f64,
+    /// How the ratio becomes points.
+    #[serde(default)]
+    pub score: BenchScore,
+    /// Limits of each run, over the challenge's.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+impl Bench {
+    fn default_metrics() -> Vec<Metric> {
+        vec![Metric::Wall, Metric::Cpu, Metric::Memory]
+    }
+}
+
+/// A benchmark's input: made once by a generator, shared by every run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// `builtin:<name>` or a program in the challenge folder (as in `[[group.generate]]`).
+    pub generator: String,
+    /// A fixed seed; without it the run's seed is used.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// A measured figure of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metric {
+    /// Wall-clock time.
+    Wall,
+    /// CPU time, user plus system (wait4's rusage).
+    Cpu,
+    /// Peak resident memory (ru_maxrss).
+    Memory,
+}
+
+/// Points from the ratio candidate / reference: `thresholds` when given, else a curve that gives full
+/// points at `full_at` or below, none at `zero_at` or above, and falls linearly in log(ratio) between.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchScore {
+    /// The metric whose ratio is scored (default: the first of `metrics`).
+    #[serde(default)]
+    pub metric: Option<Metric>,
+    #[serde(default = "BenchScore::default_full_at")]
+    pub full_at: f64,
+    #[serde(default = "BenchScore::default_zero_at")]
+    pub zero_at: f64,
+    /// Steps instead of the curve: the fraction of the first step whose `at_most` the ratio does not exceed.
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+}
+
+impl BenchScore {
+    fn default_full_at() -> f64 {
+        1.0
+    }
+
+    fn default_zero_at() -> f64 {
+        2.0
+    }
+}
+
+impl Default for BenchScore {
+    fn default() -> Self {
+        BenchScore { metric: None, full_at: Self::default_full_at(), zero_at: Self::default_zero_at(), thresholds: vec![] }
+    }
+}
+
+/// One step of a threshold rule.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub at_most: f64,
+    /// Of the bench's points, in [0, 1].
+    pub fraction: f64,
 }

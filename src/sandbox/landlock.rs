@@ -1,0 +1,173 @@
+//! The Landlock ruleset of untrusted processes: read and execute the system's toolchains, read and
+//! write only the run's own folders, no TCP, and no signals or abstract sockets beyond its own domain.
+//!
+//! The ruleset is made in the grader before the fork (opening paths allocates); the child only calls
+//! `landlock_restrict_self` on its descriptor, which is async-signal-safe.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetError,
+    Scope,
+};
+
+/// The ABI whose rights we ask for; older kernels get the subset they know (best effort).
+const TARGET: ABI = ABI::V7;
+
+/// Folders every program may read and execute from (toolchains and the shared libraries they load).
+const SYSTEM: &[&str] = &["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/usr", "/opt", "/proc", "/sys"];
+
+/// Entries of /etc that hold secrets rather than configuration (a build runs as the grader's user).
+const ETC_SECRETS: &[&str] =
+    &["shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "ssh", "security", "ssl", "credstore"];
+
+/// Devices that are safe to read, and to write when listed in `DEVICES_WRITABLE`.
+const DEVICES_READABLE: &[&str] = &["/dev/urandom", "/dev/random"];
+const DEVICES_WRITABLE: &[&str] = &["/dev/null", "/dev/zero", "/dev/full"];
+
+/// What one confined process may touch besides the system folders.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    /// Whether TCP bind and connect stay allowed (builds that download packages).
+    pub network: bool,
+}
+
+/// The kernel's Landlock ABI version, 0 when Landlock is unavailable.
+pub fn abi() -> i32 {
+    // SAFETY: with a null attribute and the VERSION flag, the call only returns a number.
+    let version = unsafe {
+        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<libc::c_void>(), 0usize, 1u32)
+    };
+    i32::try_from(version).unwrap_or(0).max(0)
+}
+
+/// Opened once: the system folders, /etc without its secrets, and the device files.
+struct SystemPaths {
+    read: Vec<PathFd>,
+    devices_read: Vec<PathFd>,
+    devices_write: Vec<PathFd>,
+}
+
+static SYSTEM_PATHS: OnceLock<SystemPaths> = OnceLock::new();
+
+fn system_paths() -> &'static SystemPaths {
+    SYSTEM_PATHS.get_or_init(|| {
+        let open = |paths: &mut dyn Iterator<Item = PathBuf>| paths.filter_map(|p| PathFd::new(p).ok()).collect();
+        let mut read: Vec<PathFd> = open(&mut SYSTEM.iter().map(PathBuf::from));
+        read.extend(open(&mut etc_entries().into_iter()));
+        SystemPaths {
+            read,
+            devices_read: open(&mut DEVICES_READABLE.iter().map(PathBuf::from)),
+            devices_write: open(&mut DEVICES_WRITABLE.iter().map(PathBuf::from)),
+        }
+    })
+}
+
+/// Everything in /etc but the secrets, and the public half of /etc/ssl (certificates for downloads).
+fn etc_entries() -> Vec<PathBuf> {
+    let list = |dir: &Path, skip: &[&str]| -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter(|entry| !skip.iter().any(|secret| entry.file_name() == *secret))
+            .map(|entry| entry.path())
+            .collect()
+    };
+    let mut paths = list(Path::new("/etc"), ETC_SECRETS);
+    paths.extend(list(Path::new("/etc/ssl"), &["private"]));
+    paths
+}
+
+/// Folders a toolchain on `PATH` needs: `~/.cargo` for `~/.cargo/bin`, `~/.pyenv` for `~/.pyenv/shims`,
+/// the folder itself otherwise.
+#[must_use]
+pub fn toolchain_roots(path_var: &std::ffi::OsStr) -> Vec<PathBuf> {
+    std::env::split_paths(path_var)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| {
+            let parent_holds_it = dir.file_name().is_some_and(|name| name == "bin" || name == "sbin" || name == "shims");
+            match dir.parent() {
+                Some(parent) if parent_holds_it && parent != Path::new("/") => parent.to_path_buf(),
+                _ => dir,
+            }
+        })
+        .collect()
+}
+
+/// A ruleset descriptor ready for [`restrict_self`], or `None` when the kernel has no Landlock.
+pub fn ruleset(access: &Access) -> Result<Option<OwnedFd>, RulesetError> {
+    let system = system_paths();
+    let mut ruleset = Ruleset::default().handle_access(AccessFs::from_all(TARGET))?;
+    if !access.network {
+        ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
+    }
+    let mut created = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?.create()?;
+    let read = AccessFs::from_read(TARGET);
+    for fd in &system.read {
+        created = created.add_rule(PathBeneath::new(fd, read))?;
+    }
+    for fd in &system.devices_read {
+        created = created.add_rule(PathBeneath::new(fd, AccessFs::ReadFile))?;
+    }
+    for fd in &system.devices_write {
+        created = created.add_rule(PathBeneath::new(fd, AccessFs::ReadFile | AccessFs::WriteFile))?;
+    }
+    for (paths, rights) in [(&access.read, read), (&access.write, AccessFs::from_all(TARGET))] {
+        for path in paths {
+            // A folder that does not exist cannot be reached either: nothing to allow.
+            if let Ok(fd) = PathFd::new(path) {
+                created = created.add_rule(PathBeneath::new(fd, rights))?;
+            }
+        }
+    }
+    Ok(created.into())
+}
+
+/// Confines the calling thread to `ruleset`. Async-signal-safe: one system call.
+///
+/// # Safety
+/// To be called in a child between fork and exec. The caller must have set `PR_SET_NO_NEW_PRIVS`.
+pub unsafe fn restrict_self(ruleset: RawFd) -> std::io::Result<()> {
+    // SAFETY: the descriptor is a Landlock ruleset the parent made; flags 0.
+    if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The raw descriptor of an optional ruleset, for the child.
+pub fn raw(ruleset: Option<&OwnedFd>) -> Option<RawFd> {
+    ruleset.map(AsRawFd::as_raw_fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toolchain_roots_take_the_folder_above_bin_and_shims() {
+        let roots = toolchain_roots("/root/.cargo/bin:/root/.pyenv/shims:/usr/bin:/opt/tool/libexec:/bin".as_ref());
+        let expected: Vec<PathBuf> =
+            ["/root/.cargo", "/root/.pyenv", "/usr", "/opt/tool/libexec", "/bin"].iter().map(PathBuf::from).collect();
+        assert_eq!(roots, expected);
+    }
+
+    #[test]
+    fn etc_secrets_are_not_readable() {
+        let entries = etc_entries();
+        assert!(!entries.iter().any(|p| p.ends_with("shadow") || p.ends_with("ssl/private")));
+        if Path::new("/etc/passwd").exists() {
+            assert!(entries.iter().any(|p| p.ends_with("passwd")));
+        }
+    }
+
+    #[test]
+    fn a_ruleset_is_made_when_the_kernel_has_landlock() {
+        let made = ruleset(&Access { read: vec![], write: vec![std::env::temp_dir()], network: false }).unwrap();
+        assert_eq!(made.is_some(), abi() > 0);
+    }
+}
