@@ -48,6 +48,19 @@ pub enum Verb {
         #[arg(long, env = "TAKEHOME_MIN_SCORE", value_parser = parse_percent)]
         min_score: Option<f64>,
     },
+    /// Run only the challenge's benchmarks: the submission against the first reference solution,
+    /// interleaved, scored on the ratio (correctness is not checked: that is `test` and `grade`).
+    Bench {
+        /// A bundled challenge id or a challenge folder.
+        challenge: String,
+        /// The submission's folder.
+        #[arg(default_value = ".")]
+        submission: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Check a challenge: its spec, its reference solutions (all must pass) and known-bad submissions
     /// (each must get its declared verdict).
     Validate {

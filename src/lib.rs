@@ -3,6 +3,7 @@
 //! spec -> submission (detect, build, cache) -> sandbox -> run (batch cases, generators) -> check ->
 //! score -> report. `cli` parses the command line and `commands` drives the journey for each verb.
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -1,6 +1,7 @@
 //! One module per verb; `dispatch` parses the command line, runs the verb and turns its result or
 //! error into an exit code.
 
+mod bench;
 mod generate;
 mod grade;
 mod list;
@@ -47,6 +48,8 @@ pub fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
             output::Destinations::from_matches(sub, &output)
                 .and_then(|d| grade::run(&challenge, &submissions, &run, &d, color, min_score))
         }
+        Verb::Bench { challenge, submission, run, output } => output::Destinations::from_matches(sub, &output)
+            .and_then(|d| bench::run(&challenge, &submission, &run, &d, color)),
         Verb::Validate { challenge, run } => validate::run(&challenge, &run, color),
     };
     match result {

@@ -53,6 +53,7 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Repor
         hidden_cases_not_run: if include_hidden { 0 } else { hidden_case_count(challenge, options.seed) },
         sandbox: crate::sandbox::describe_layers(),
         duration: 0.0,
+        benches: Vec::new(),
     };
 
     let spinner = progress_bar(options.progress, None, "building");
@@ -149,6 +150,9 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Repor
     let (score, max) = score::total(&report.groups);
     report.score = score;
     report.max_score = max;
+    if options.mode == Mode::Grade {
+        crate::bench::add_to_report(challenge, built.as_ref(), &mut report);
+    }
     report.duration = started.elapsed().as_secs_f64();
     report
 }

@@ -27,6 +27,12 @@ pub fn render(report: &Report, options: HumanOptions) -> String {
     } else {
         write_build_failure(&mut out, report, style);
     }
+    if !report.benches.is_empty() {
+        if !report.groups.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&visible_controls(&crate::bench::render::human(&report.benches)));
+    }
     out.push('\n');
     write_summary(&mut out, report, style);
     out

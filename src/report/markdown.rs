@@ -29,7 +29,7 @@ pub fn render(set: &ReportSet) -> String {
     }
     write_submissions_table(&mut out, set);
 
-    let sections: Vec<String> = set.reports.iter().map(submission_section).collect();
+    let sections: Vec<String> = set.reports.iter().map(section_with_benches).collect();
     let essentials = out.len() + sections.iter().map(|s| s.len() + 1).sum::<usize>();
     let mut budget = MAX_BYTES.saturating_sub(essentials + NOTE_ROOM * set.reports.len());
     for (report, section) in set.reports.iter().zip(sections) {
@@ -95,6 +95,16 @@ fn write_submissions_table(out: &mut String, set: &ReportSet) {
         );
     }
     let _ = writeln!(out, "\n<sub>takehome {}</sub>", html(&set.takehome_version));
+}
+
+/// The submission's section, then its benchmarks (table and charts) when it has any.
+fn section_with_benches(report: &Report) -> String {
+    let mut section = submission_section(report);
+    if !report.benches.is_empty() {
+        section.push('\n');
+        section.push_str(&crate::bench::render::markdown(&report.benches));
+    }
+    section
 }
 
 /// A submission's heading, seed and group table: the part always shown, whatever the size.

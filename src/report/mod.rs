@@ -10,6 +10,7 @@ pub(crate) mod sample;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::bench::BenchResult;
 use crate::spec::{Aggregation, Visibility};
 
 /// Bumped whenever a field changes meaning or is removed (adding fields does not bump it).
@@ -140,6 +141,9 @@ pub struct Report {
     pub sandbox: String,
     /// Wall time of the whole grading, in seconds.
     pub duration: f64,
+    /// Benchmarks, run after correctness (`grade`) or alone (`bench`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benches: Vec<BenchResult>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +152,8 @@ pub enum Mode {
     Test,
     Grade,
     Validate,
+    /// `bench`: benchmarks only, no cases.
+    Bench,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

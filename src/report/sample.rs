@@ -113,6 +113,7 @@ pub fn report(mode: Mode) -> Report {
         hidden_cases_not_run: 0,
         sandbox: "namespaces, rlimits".to_string(),
         duration: 2.5,
+        benches: Vec::new(),
     }
 }
 

@@ -107,6 +107,28 @@ struct Prepared {
     expected_files: Vec<(String, PathBuf)>,
 }
 
+impl Drop for Prepared {
+    /// Inputs may hold folders nobody may enter (the unreadable-folder cases); open them up so the
+    /// working folder can be removed when the grader is not root.
+    fn drop(&mut self) {
+        if !sandbox::is_root() {
+            open_up(self.workdir.path());
+        }
+    }
+}
+
+fn open_up(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
+            open_up(&path);
+        }
+    }
+}
+
 /// Something went wrong on the grader's side while preparing or judging (JE).
 struct JudgeFault(String);
 
@@ -160,6 +182,7 @@ pub fn run_case(challenge: &LoadedChallenge, built: &Built, plan: &CasePlan, mod
             stderr_kept: 16 << 10,
         },
         drop_privileges: true,
+        confine: Some(sandbox::Confinement::run(built.dir.clone())),
     };
     let outcome = match sandbox::run(&run_plan) {
         Ok(outcome) => outcome,

@@ -52,6 +52,7 @@ pub fn run_checker(
         stdin: Input::Bytes(output.to_vec()),
         limits,
         drop_privileges: false,
+        confine: None,
     };
     let outcome = match sandbox::run(&plan) {
         Ok(outcome) => outcome,

@@ -67,22 +67,10 @@ impl RunGroup {
         Ok(group)
     }
 
-    /// The largest memory use the group saw, in bytes.
-    pub fn peak_memory(&self) -> Option<u64> {
-        read_number(&self.memory.join("memory.max_usage_in_bytes"))
-    }
-
     /// Whether the kernel's OOM killer acted in the group.
     pub fn oom_killed(&self) -> bool {
         let text = std::fs::read_to_string(self.memory.join("memory.oom_control")).unwrap_or_default();
         text.lines().any(|line| line.strip_prefix("oom_kill ").is_some_and(|n| n.trim() != "0"))
-    }
-
-    /// Whether forks were refused for hitting the task limit.
-    pub fn tasks_refused(&self) -> bool {
-        // pids.events: "max N", the number of refused forks.
-        let text = std::fs::read_to_string(self.pids.join("pids.events")).unwrap_or_default();
-        text.lines().any(|line| line.strip_prefix("max ").is_some_and(|n| n.trim() != "0"))
     }
 
     /// Kills every process in the group until none is left (a fork racing the kill is caught next round).
@@ -127,6 +115,7 @@ impl Drop for RunGroup {
     }
 }
 
+#[cfg(test)]
 fn read_number(path: &Path) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }

@@ -16,6 +16,7 @@
 #![allow(unsafe_code)]
 
 mod cgroup;
+mod confine;
 pub mod landlock;
 pub mod namespaces;
 pub mod probe;
@@ -216,11 +217,30 @@ const POLL_INTERVAL_MS: i32 = 5;
 /// Runs the plan to its end. Errors are the grader's (cannot spawn, cannot poll), not the program's:
 /// a program that cannot be executed comes back as an `io::Error` too.
 pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
+    let layers = probe::layers();
     let drop_to = (plan.drop_privileges && is_root()).then_some(UNPRIVILEGED_ID);
     let env = if drop_to.is_some() { reachable_path(&plan.env) } else { plan.env.clone() };
-    let mut command = Command::new(resolve_program(&plan.program, &env));
+    let program = resolve_program(&plan.program, &env);
+    let prepared = match &plan.confine {
+        Some(confinement) => Some(confine::Prepared::new(confinement, layers, &plan.cwd, &env, &plan.limits, drop_to)?),
+        None => None,
+    };
+    let child = prepared.as_ref().map(confine::Prepared::for_child);
+    // Through the trampoline, the program's own CPU time and peak memory come back on this pipe.
+    let mut usage_pipe: Option<(OwnedFd, OwnedFd)> = None;
+    let mut command = if let Some(child) = child.as_ref().filter(|c| c.trampoline) {
+        // The trampoline's exec cannot report a missing program the way a direct spawn does.
+        check_executable(&program)?;
+        let nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
+        usage_pipe = Some(pipe()?);
+        let relay = usage_pipe.as_ref().map(|(_, write)| write.as_raw_fd());
+        namespaces::command(&program, &plan.args, child.landlock, relay, child.seccomp.is_some(), nproc)
+    } else {
+        let mut command = Command::new(&program);
+        command.args(&plan.args);
+        command
+    };
     command
-        .args(&plan.args)
         .current_dir(&plan.cwd)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -232,15 +252,27 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
         Input::Bytes(_) => command.stdin(Stdio::piped()),
     };
     let limits = plan.limits;
+    let relay_fd = usage_pipe.as_ref().map(|(_, write)| write.as_raw_fd());
+    let child = child.unwrap_or(confine::ChildSide {
+        landlock: None,
+        seccomp: None,
+        cgroup: None,
+        nproc: None,
+        trampoline: false,
+    });
     // SAFETY: the closure runs in the child between fork and exec. It calls only async-signal-safe
-    // system calls (setsid, prctl, setrlimit, close_range, setgroups, setgid, setuid) on values
-    // computed before the fork, and allocates nothing.
+    // system calls (setsid, prctl, open/write/close, setrlimit, close_range, fcntl, setgroups, setgid,
+    // setuid, landlock_restrict_self, seccomp) on values computed before the fork, and allocates nothing.
     unsafe {
         command.pre_exec(move || {
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            if let Some(procs) = &child.cgroup {
+                for path in procs {
+                    cgroup::join(path)?;
+                }
+            }
             set_limit(libc::RLIMIT_CORE, 0)?;
             if let Some(cpu) = limits.cpu_time {
                 // A backstop: the poller below stops the run at the exact limit.
@@ -255,30 +287,103 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
             if let Some(files) = limits.open_files {
                 set_limit(libc::RLIMIT_NOFILE, files)?;
             }
+            if let Some(tasks) = child.nproc {
+                set_limit(libc::RLIMIT_NPROC, tasks)?;
+            }
             // Mark every inherited descriptor close-on-exec (closing would break std's exec-error pipe).
             libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_uint);
-            if let Some(id) = drop_to {
-                if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 || libc::setuid(id) != 0 {
-                    return Err(io::Error::last_os_error());
+            if let Some(id) = drop_to
+                && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 || libc::setuid(id) != 0)
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // After the change of user, which clears it.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            // Every sandboxed process carries it: the mark by which the reaper knows our orphans.
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if child.trampoline {
+                // The trampoline confines the program inside the namespaces; it needs the ruleset open.
+                for fd in [child.landlock, relay_fd].into_iter().flatten() {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
                 }
+                return Ok(());
+            }
+            if let Some(fd) = child.landlock {
+                landlock::restrict_self(fd)?;
+            }
+            if let Some((deny, hide_clone3)) = &child.seccomp {
+                seccomp::install(deny)?;
+                seccomp::install(hide_clone3)?;
             }
             Ok(())
         });
     }
     let started = Instant::now();
-    let mut child = command.spawn()?;
-    let pid = child.id() as libc::pid_t;
+    let (mut spawned, pid) = {
+        // Registered under the reaper's lock, so no sweep takes the new leader for an orphan.
+        let mut registry = reaper::lock();
+        let spawned = command.spawn()?;
+        let pid = spawned.id() as libc::pid_t;
+        registry.register(pid);
+        (spawned, pid)
+    };
     let stdin = match &plan.stdin {
-        Input::Bytes(bytes) => child.stdin.take().map(|pipe| (OwnedFd::from(pipe), bytes.as_slice())),
+        Input::Bytes(bytes) => spawned.stdin.take().map(|pipe| (OwnedFd::from(pipe), bytes.as_slice())),
         _ => None,
     };
-    let stdout = OwnedFd::from(child.stdout.take().expect("stdout is piped"));
-    let stderr = OwnedFd::from(child.stderr.take().expect("stderr is piped"));
+    let stdout = OwnedFd::from(spawned.stdout.take().expect("stdout is piped"));
+    let stderr = OwnedFd::from(spawned.stderr.take().expect("stderr is piped"));
+    drop(command);
+    let usage_reader = usage_pipe.map(|(read, _write)| read);
     let mut supervisor = Supervisor::new(pid, started, limits)?;
+    if usage_reader.is_some() {
+        supervisor.wrapper_depth = 2;
+    }
     let result = supervisor.watch(stdin, stdout, stderr);
     // Whatever happened, nothing of the run outlives it.
     kill_group(pid);
-    result
+    reaper::kill_seen(&supervisor.seen);
+    let mut oom_killed = false;
+    if let Some(group) = prepared.as_ref().and_then(|p| p.cgroup.as_ref()) {
+        oom_killed = group.oom_killed();
+        group.kill_all();
+    }
+    reaper::unregister(pid);
+    reaper::reap_orphans();
+    drop(prepared);
+    let relayed = usage_reader.and_then(|fd| namespaces::read_usage(&fd));
+    result.map(|mut outcome| {
+        if let Some(usage) = relayed {
+            outcome.cpu_time = usage.cpu_time;
+            outcome.peak_memory = usage.peak_memory.max(supervisor.peak_polled);
+        }
+        if oom_killed && outcome.limit_hit.is_none() && outcome.status == Status::Signaled(libc::SIGKILL) {
+            outcome.limit_hit = Some(LimitHit::Memory);
+        }
+        outcome
+    })
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two new descriptors into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both are fresh descriptors nobody else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Fails like a spawn would when `program` is missing or not executable.
+fn check_executable(program: &OsString) -> io::Result<()> {
+    let path = std::ffi::CString::new(program.as_encoded_bytes()).map_err(io::Error::other)?;
+    // SAFETY: access reads the C string we pass.
+    if unsafe { libc::access(path.as_ptr(), libc::X_OK) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn resolve_program(program: &OsString, env: &[(OsString, OsString)]) -> OsString {
@@ -364,6 +469,10 @@ struct Supervisor {
     peak_polled: u64,
     ticks_per_second: f64,
     page_size: u64,
+    /// Levels of the tree above the program (2 through the trampoline: itself and the namespace's init).
+    wrapper_depth: u32,
+    /// Every process of the run seen while sampling, with its start time (to tell a reused pid).
+    seen: std::collections::HashMap<libc::pid_t, u64>,
 }
 
 impl Supervisor {
@@ -376,6 +485,8 @@ impl Supervisor {
             limits,
             limit_hit: None,
             peak_polled: 0,
+            seen: std::collections::HashMap::new(),
+            wrapper_depth: 0,
             ticks_per_second: if ticks > 0 { ticks as f64 } else { 100.0 },
             page_size: if page > 0 { page as u64 } else { 4096 },
         })
@@ -573,7 +684,17 @@ impl Supervisor {
     fn sample(&mut self) {
         let mut cpu_ticks = 0u64;
         let mut rss_pages = 0u64;
-        for pid in descendants_and_self(self.pid) {
+        for (pid, depth) in reaper::tree_levels(self.pid) {
+            if depth < self.wrapper_depth {
+                // The trampoline and the namespace's init: the grader's code, not the program's.
+                continue;
+            }
+            if pid != self.pid
+                && let std::collections::hash_map::Entry::Vacant(entry) = self.seen.entry(pid)
+                && let Some(started) = reaper::start_time(pid)
+            {
+                entry.insert(started);
+            }
             if let Some((ticks, pages)) = read_stat(pid) {
                 cpu_ticks += ticks;
                 rss_pages += pages;
@@ -635,22 +756,6 @@ fn decode(status: i32) -> Status {
     }
 }
 
-/// The pid and every descendant, through /proc/<pid>/task/<tid>/children.
-fn descendants_and_self(pid: libc::pid_t) -> Vec<libc::pid_t> {
-    let mut all = vec![pid];
-    let mut index = 0;
-    while index < all.len() && all.len() < 4096 {
-        let current = all[index];
-        index += 1;
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{current}/task")) else { continue };
-        for task in tasks.flatten() {
-            let Ok(children) = std::fs::read_to_string(task.path().join("children")) else { continue };
-            all.extend(children.split_whitespace().filter_map(|c| c.parse::<libc::pid_t>().ok()));
-        }
-    }
-    all
-}
-
 /// (utime + stime in clock ticks, resident pages) from /proc/<pid>/stat.
 fn read_stat(pid: libc::pid_t) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -676,6 +781,7 @@ mod tests {
             stdin: Input::Null,
             limits: RunLimits { wall_time: Duration::from_secs(5), ..RunLimits::default() },
             drop_privileges: false,
+            confine: None,
         }
     }
 
@@ -732,6 +838,65 @@ mod tests {
         assert_eq!(outcome.stdout, b"started\n");
         assert_eq!(outcome.limit_hit, None);
         assert!(outcome.wall_time < Duration::from_secs(20));
+    }
+
+    fn confined(program: &str, args: &[&str], workdir: &std::path::Path) -> RunPlan {
+        let mut p = plan(program, args);
+        p.cwd = workdir.to_path_buf();
+        p.env.push(("HOME".into(), workdir.into()));
+        p.confine = Some(Confinement::run(workdir.to_path_buf()));
+        p
+    }
+
+    #[test]
+    fn confined_runs_write_only_their_folder() {
+        if probe::layers().landlock_abi == 0 {
+            return;
+        }
+        let workdir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("escaped");
+        let script = format!("echo in > inside; echo out > {}; cat {}/../passwd-copy", target.display(), "/nonexistent");
+        let outcome = run(&confined("sh", &["-c", &script], workdir.path())).unwrap();
+        assert!(workdir.path().join("inside").exists());
+        assert!(!target.exists());
+        assert!(String::from_utf8_lossy(&outcome.stderr).contains("Permission denied"), "{outcome:?}");
+    }
+
+    #[test]
+    fn confined_runs_cannot_open_network_sockets() {
+        if !probe::layers().seccomp || !std::path::Path::new("/usr/bin/python3").exists() {
+            return;
+        }
+        let workdir = tempfile::tempdir().unwrap();
+        let code = "import socket\ntry:\n socket.socket(socket.AF_INET)\n print('open')\nexcept OSError as e:\n print(e.errno)";
+        let outcome = run(&confined("/usr/bin/python3", &["-c", code], workdir.path())).unwrap();
+        assert_eq!(String::from_utf8_lossy(&outcome.stdout).trim(), libc::EPERM.to_string());
+    }
+
+    #[test]
+    fn daemons_of_a_confined_run_do_not_outlive_it() {
+        let workdir = tempfile::tempdir().unwrap();
+        let script = "setsid sh -c 'sleep 30 & echo $! > daemon.pid' & sleep 0.2; exit 0";
+        let outcome = run(&confined("sh", &["-c", script], workdir.path())).unwrap();
+        assert!(outcome.success(), "{outcome:?}");
+        let pid: i32 = std::fs::read_to_string(workdir.path().join("daemon.pid")).unwrap().trim().parse().unwrap();
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(state.is_empty(), "the daemon is still there: {state}");
+    }
+
+    #[test]
+    fn java_and_node_start_under_confinement() {
+        let workdir = tempfile::tempdir().unwrap();
+        for (program, args) in [("/usr/bin/java", &["-version"][..]), ("/usr/bin/node", &["-e", "1"][..])] {
+            if !std::path::Path::new(program).exists() {
+                continue;
+            }
+            let mut p = confined(program, args, workdir.path());
+            p.limits.memory = Some(512 << 20);
+            let outcome = run(&p).unwrap();
+            assert!(outcome.success(), "{program}: {outcome:?} {}", String::from_utf8_lossy(&outcome.stderr));
+        }
     }
 
     #[test]

@@ -69,15 +69,20 @@ fn own_children() -> Vec<libc::pid_t> {
 
 /// `pid` and its descendants, through /proc/<pid>/task/<tid>/children.
 pub fn tree(pid: libc::pid_t) -> Vec<libc::pid_t> {
-    let mut all = vec![pid];
+    tree_levels(pid).into_iter().map(|(pid, _)| pid).collect()
+}
+
+/// [`tree`] with each process's depth below `pid` (0 for `pid` itself).
+pub fn tree_levels(pid: libc::pid_t) -> Vec<(libc::pid_t, u32)> {
+    let mut all = vec![(pid, 0)];
     let mut index = 0;
     while index < all.len() && all.len() < 65536 {
-        let current = all[index];
+        let (current, depth) = all[index];
         index += 1;
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{current}/task")) else { continue };
         for task in tasks.flatten() {
             let Ok(children) = std::fs::read_to_string(task.path().join("children")) else { continue };
-            all.extend(children.split_whitespace().filter_map(|c| c.parse::<libc::pid_t>().ok()));
+            all.extend(children.split_whitespace().filter_map(|c| c.parse::<libc::pid_t>().ok()).map(|c| (c, depth + 1)));
         }
     }
     all

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+pub use seccompiler::sock_filter as Instruction;
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
     TargetArch,
@@ -126,8 +127,12 @@ fn compile(network: bool) -> Result<Filters, seccompiler::BackendError> {
 /// # Safety
 /// To be called in a child between fork and exec (or in a single-threaded process): it confines the
 /// calling thread for good. The caller must have set `PR_SET_NO_NEW_PRIVS` or hold CAP_SYS_ADMIN.
-pub unsafe fn install(program: &[libc::sock_filter]) -> std::io::Result<()> {
-    let prog = libc::sock_fprog { len: program.len() as libc::c_ushort, filter: program.as_ptr().cast_mut() };
+pub unsafe fn install(program: &[Instruction]) -> std::io::Result<()> {
+    // seccompiler's instruction is the kernel's `struct sock_filter` (repr(C)), as libc's is.
+    let prog = libc::sock_fprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_ptr().cast::<libc::sock_filter>().cast_mut(),
+    };
     // SAFETY: `prog` points at `program`, alive for the call; the kernel copies it.
     let result = unsafe {
         libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &raw const prog as *const libc::c_void)

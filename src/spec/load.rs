@@ -193,15 +193,9 @@ fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), Spec
         return Err(invalid(format!("groups require each other in a circle: {}", cycle.join(" -> "))));
     }
     check_check(&spec.check, dir).map_err(invalid)?;
-    for reference in &spec.validate.references {
-        if !dir.join(reference).is_dir() {
-            return Err(invalid(format!("[validate] references: folder `{reference}` does not exist")));
-        }
-    }
+    // Reference and known-bad folders are checked by `validate` only: a bundled challenge does not
+    // carry them, and `test` and `grade` do not need them.
     for bad in &spec.validate.known_bad {
-        if !dir.join(&bad.path).is_dir() {
-            return Err(invalid(format!("[[validate.known_bad]]: folder `{}` does not exist", bad.path)));
-        }
         if crate::report::Verdict::parse(&bad.verdict).is_none() {
             return Err(invalid(format!(
                 "[[validate.known_bad]] `{}`: verdict `{}` is not one of AC, WA, TLE, MLE, OLE, RE, CE, JE",

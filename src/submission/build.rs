@@ -177,6 +177,7 @@ fn run_build(
                 ..RunLimits::default()
             },
             drop_privileges: false,
+            confine: Some(sandbox::Confinement::build(settings.network)),
         };
         let outcome = match sandbox::run(&plan) {
             Ok(outcome) => outcome,

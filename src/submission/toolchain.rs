@@ -90,6 +90,7 @@ fn first_line_of(command: &[&str], env: &[(OsString, OsString)], cwd: &Path) -> 
         stdin: Input::Null,
         limits: RunLimits { wall_time: Duration::from_secs(30), output: 1 << 20, ..RunLimits::default() },
         drop_privileges: false,
+        confine: None,
     };
     match sandbox::run(&plan) {
         // Some tools (javac, java) print their version on stderr.

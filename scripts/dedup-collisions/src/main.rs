@@ -11,8 +11,8 @@
 //! memory stays small.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// 16 bytes from x: x itself, then x scrambled, so the map is injective and the hash sees all bits twice.

@@ -38,6 +38,7 @@ pub fn run_program(program: &Path, seed: u64, params: &Params, out: &Path) -> Re
         stdin: Input::Null,
         limits: RunLimits { wall_time: Duration::from_secs(300), output: 1 << 30, ..RunLimits::default() },
         drop_privileges: false,
+        confine: None,
     };
     let outcome = sandbox::run(&plan).map_err(|source| GenerateError::Io { generator: name.clone(), source })?;
     if !outcome.success() {

@@ -173,7 +173,11 @@ fn list(root: &Path, folder: &str, found: &mut Vec<Found>, subfolders: &mut Vec<
 }
 
 fn display(relative: &str) -> String {
-    if relative.is_empty() { ".".into() } else { json_string(relative) }
+    if relative.is_empty() {
+        ".".into()
+    } else {
+        json_string(relative)
+    }
 }
 
 /// Hashes (the first `limit` bytes of) every file in `sets`, a few threads at a time. A file that
@@ -386,7 +390,10 @@ impl Hasher128 {
         };
         let low = lanes[0].rotate_left(1).wrapping_add(lanes[1].rotate_left(7)).wrapping_add(lanes[2].rotate_left(12))
             ^ lanes[3].rotate_left(18).wrapping_add(self.total);
-        let high = lanes[0].wrapping_mul(P4) ^ lanes[1].wrapping_mul(P3) ^ lanes[2].wrapping_mul(P1) ^ lanes[3]
+        let high = lanes[0].wrapping_mul(P4)
+            ^ lanes[1].wrapping_mul(P3)
+            ^ lanes[2].wrapping_mul(P1)
+            ^ lanes[3]
             ^ self.total.wrapping_mul(P2);
         (u128::from(avalanche(high)) << 64) | u128::from(avalanche(low))
     }

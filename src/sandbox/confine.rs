@@ -1,0 +1,148 @@
+//! Turns a [`Confinement`] into what the child applies: a Landlock ruleset descriptor, seccomp programs,
+//! a cgroup to join, a process limit, and whether to go through the namespace trampoline. All of it is
+//! made here, in the grader, before the fork.
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use super::cgroup::RunGroup;
+use super::probe::Layers;
+use super::{Confinement, RunLimits, landlock, namespaces, seccomp};
+
+/// Environment variables naming toolchain folders a build reads.
+const TOOLCHAIN_VARS: [&str; 5] = ["CARGO_HOME", "RUSTUP_HOME", "JAVA_HOME", "GOROOT", "GOPATH"];
+
+/// The cgroup memory limit sits this far above the polled limit: the poller names the limit, the cgroup
+/// stops what allocates faster than the poller looks.
+const CGROUP_MEMORY_SLACK: u64 = 32 << 20;
+
+/// Everything a confined child needs, ready before the fork.
+pub struct Prepared {
+    pub landlock: Option<OwnedFd>,
+    pub seccomp: Option<&'static seccomp::Filters>,
+    pub cgroup: Option<RunGroup>,
+    /// RLIMIT_NPROC for the child, when neither a cgroup nor a user namespace counts its processes.
+    pub nproc: Option<u64>,
+    /// Go through the trampoline into fresh namespaces.
+    pub namespaces: bool,
+}
+
+impl Prepared {
+    pub fn new(
+        confinement: &Confinement,
+        layers: &Layers,
+        cwd: &Path,
+        env: &[(OsString, OsString)],
+        limits: &RunLimits,
+        run_as: Option<u32>,
+    ) -> io::Result<Prepared> {
+        let access = access(confinement, cwd, env);
+        let landlock = if layers.landlock_abi > 0 {
+            landlock::ruleset(&access).map_err(|e| io::Error::other(format!("landlock: {e}")))?
+        } else {
+            None
+        };
+        let seccomp = if layers.seccomp { seccomp::filters(confinement.network) } else { None };
+        let cgroup = if layers.cgroup {
+            Some(RunGroup::create(limits.memory.map(|m| m.saturating_add(CGROUP_MEMORY_SLACK)), confinement.tasks)?)
+        } else {
+            None
+        };
+        // Builds that need the network keep the host's network namespace: they go without the trampoline.
+        let namespaces = layers.namespaces && !confinement.network && namespaces::enabled();
+        let nproc = if cgroup.is_some() || namespaces {
+            None
+        } else {
+            // RLIMIT_NPROC counts every task of the user: leave room for those already running.
+            let uid = run_as.unwrap_or_else(current_uid);
+            Some(count_tasks(uid) + confinement.tasks)
+        };
+        Ok(Prepared { landlock, seccomp, cgroup, nproc, namespaces })
+    }
+
+    /// The values the child's pre-exec code reads (plain data, cheap to copy into the closure).
+    pub fn for_child(&self) -> ChildSide {
+        ChildSide {
+            landlock: landlock::raw(self.landlock.as_ref()),
+            seccomp: self.seccomp.map(|f| (f.deny.clone(), f.hide_clone3.clone())),
+            cgroup: self.cgroup.as_ref().map(|g| g.join.clone()),
+            nproc: self.nproc,
+            trampoline: self.namespaces,
+        }
+    }
+}
+
+/// What the closure between fork and exec owns.
+pub struct ChildSide {
+    pub landlock: Option<RawFd>,
+    pub seccomp: Option<(Vec<seccomp::Instruction>, Vec<seccomp::Instruction>)>,
+    pub cgroup: Option<[CString; 2]>,
+    pub nproc: Option<u64>,
+    /// The layers after the cgroup and rlimits are the trampoline's to apply.
+    pub trampoline: bool,
+}
+
+fn access(confinement: &Confinement, cwd: &Path, env: &[(OsString, OsString)]) -> landlock::Access {
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let mut read = confinement.read.clone();
+    if let Some(path) = var("PATH") {
+        read.extend(landlock::toolchain_roots(&path));
+    }
+    read.extend(TOOLCHAIN_VARS.iter().filter_map(|name| var(name)).map(PathBuf::from));
+    let mut write = vec![cwd.to_path_buf()];
+    write.extend(["HOME", "TMPDIR"].iter().filter_map(|name| var(name)).map(PathBuf::from));
+    write.extend(confinement.write.iter().cloned());
+    landlock::Access { read, write, network: confinement.network }
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Tasks (processes and threads) of `uid` now, as RLIMIT_NPROC counts them.
+fn count_tasks(uid: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    let mut total = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+        let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).map(str::split_whitespace);
+        let real_uid = field("Uid:").and_then(|mut f| f.next()).and_then(|u| u.parse::<u32>().ok());
+        if real_uid == Some(uid) {
+            total += field("Threads:").and_then(|mut f| f.next()).and_then(|t| t.parse::<u64>().ok()).unwrap_or(1);
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_covers_the_workdir_home_tmpdir_and_toolchains() {
+        let env: Vec<(OsString, OsString)> = vec![
+            ("PATH".into(), "/opt/rust/.cargo/bin:/usr/bin".into()),
+            ("HOME".into(), "/w".into()),
+            ("TMPDIR".into(), "/w/.tmp".into()),
+            ("RUSTUP_HOME".into(), "/opt/rust/.rustup".into()),
+        ];
+        let access = access(&Confinement::run("/cache/b".into()), Path::new("/w"), &env);
+        assert!(access.read.contains(&PathBuf::from("/cache/b")));
+        assert!(access.read.contains(&PathBuf::from("/opt/rust/.cargo")));
+        assert!(access.read.contains(&PathBuf::from("/opt/rust/.rustup")));
+        assert_eq!(access.write, vec![PathBuf::from("/w"), PathBuf::from("/w"), PathBuf::from("/w/.tmp")]);
+        assert!(!access.network);
+    }
+
+    #[test]
+    fn the_grader_counts_among_its_users_tasks() {
+        assert!(count_tasks(current_uid()) >= 1);
+    }
+}
