@@ -319,7 +319,10 @@ fn listing(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
 
 #[test]
 fn generate_writes_a_case_to_reproduce_it() {
-    let run = Takehome::new().args(["generate", &sum(), "random/pair-2", "--seed", "9", "--out", "case"]).run().expect_code(0);
+    let run = Takehome::new()
+        .args(["generate", &sum(), "random/pair-2", "--seed", "9", "--out", "case"])
+        .run()
+        .expect_code(0);
     let stdin = run.file("case/stdin");
     let numbers: Vec<i64> = stdin.split_whitespace().map(|t| t.parse().unwrap()).collect();
     assert_eq!(run.file("case/answer").trim(), (numbers[0] + numbers[1]).to_string());
@@ -328,4 +331,34 @@ fn generate_writes_a_case_to_reproduce_it() {
     assert_eq!(written.file("w/stdin"), "-5 -7\n");
     let missing = Takehome::new().args(["generate", &sum(), "nope", "--out", "x"]).run().expect_code(2);
     assert!(missing.stderr().contains("has no case `nope`"), "{}", missing.stderr());
+}
+
+#[test]
+fn an_external_checker_judges_and_gives_partial_credit() {
+    let split = fixture("challenges/split").display().to_string();
+    let grade = |name: &str| {
+        let dir = fixture(&format!("submissions/split/{name}")).display().to_string();
+        let run = Takehome::new().args(["grade", &split, &dir, "--format", "json", "--output", "r.json"]).run();
+        let json = run.json("r.json");
+        (run.code(), json)
+    };
+    let (code, good) = grade("good");
+    assert_eq!(code, 0);
+    assert_eq!(good["reports"][0]["score"], 20.0);
+
+    let (code, half) = grade("half");
+    assert_eq!(code, 0, "partial credit is still accepted");
+    assert_eq!(verdict(&half, "main", "ten"), "AC");
+    assert_eq!(half["reports"][0]["groups"][0]["points"], 5.0, "min of the two halves");
+    assert_eq!(half["reports"][0]["groups"][0]["cases"][0]["fraction"], 0.5);
+
+    let (code, bad) = grade("bad");
+    assert_eq!(code, 1);
+    assert_eq!(verdict(&bad, "main", "ten"), "WA");
+    let case = &bad["reports"][0]["groups"][0]["cases"][0];
+    assert_eq!(case["reason"], "0 + 10 is not 10");
+    assert_eq!(case["feedback"]["checker_message"], "0 + 10 is not 10");
+    assert_eq!(verdict(&bad, "roots", "sqrt"), "WA");
+    let sqrt = &bad["reports"][0]["groups"][1]["cases"][0];
+    assert!(sqrt["reason"].as_str().unwrap().contains("expected \"1.4142135623730951\", got \"1.5\""), "{sqrt}");
 }
