@@ -48,7 +48,8 @@ rows = [line.split() for line in sys.stdin if line.strip()]
 points = [float(r[0]) for r in rows if r[0] != "null"]
 ratios = [float(r[1]) for r in rows]
 cv = lambda xs: 100 * statistics.pstdev(xs) / statistics.mean(xs) if len(xs) > 1 else float("nan")
-print(f"score CV {cv(points):.2f}% (mean {statistics.mean(points) if points else float(\"nan\"):.1f} points), "
+mean = statistics.mean(points) if points else 0.0
+print(f"score CV {cv(points):.2f}% (mean {mean:.1f} points), "
       f"ratio CV {cv(ratios):.2f}% (mean {statistics.mean(ratios):.3f}), "
       f"{len(rows) - len(points)} of {len(rows)} too noisy to score")
 '

@@ -215,13 +215,9 @@ mod tests {
 
     #[test]
     fn a_wrong_answer_on_the_first_run_is_a_failure() {
-        let expected = ExpectedOutput {
-            answer: b"hello\n".to_vec(),
-            compare: Compare::Exact,
-            options: CompareOptions::default(),
-        };
-        let mut executor =
-            SandboxExecutor::new(plan("echo", &["bye"]), plan("echo", &["hello"]), Some(expected), None);
+        let expected =
+            ExpectedOutput { answer: b"hello\n".to_vec(), compare: Compare::Exact, options: CompareOptions::default() };
+        let mut executor = SandboxExecutor::new(plan("echo", &["bye"]), plan("echo", &["hello"]), Some(expected), None);
         executor.run(Side::Reference).unwrap();
         let failure = executor.run(Side::Candidate).unwrap_err();
         assert!(failure.reason.starts_with("printed a wrong answer on the workload"), "{failure}");

@@ -46,7 +46,12 @@ pub fn add_to_report(challenge: &LoadedChallenge, built: Option<&Built>, report:
         Some(built) if report.all_passed() => run_all(challenge, built, report.seed),
         _ => {
             let why = if report.build.ok { "correctness failed" } else { "the submission did not build" };
-            challenge.spec.benches.iter().map(|bench| not_run(bench, report.seed, &format!("not benchmarked: {why}"))).collect()
+            challenge
+                .spec
+                .benches
+                .iter()
+                .map(|bench| not_run(bench, report.seed, &format!("not benchmarked: {why}")))
+                .collect()
         }
     };
     for result in &results {
@@ -155,7 +160,8 @@ pub fn evaluate(
     result: &mut BenchResult,
 ) {
     let started = std::time::Instant::now();
-    let measured = plan::measure(executor, &result.plan);
+    let mut precise_enough = precision_check(result.scored_metric, result.max_ci_width, bootstrap_seed);
+    let measured = plan::measure(executor, &result.plan, &mut precise_enough);
     result.measure_seconds = started.elapsed().as_secs_f64();
     let measurements = match measured {
         Ok(measurements) => measurements,
@@ -203,6 +209,41 @@ pub fn evaluate(
     }
 }
 
+/// Resamples of the cheap interval that decides whether to keep measuring.
+const CHECK_RESAMPLES: u32 = 1_000;
+
+/// Whether the scored ratio is already precise enough to stop: its interval (a cheaper bootstrap)
+/// is within 90% of the bound, leaving room for the final one to differ. Checked again only after
+/// the sample count grew by a quarter, so checking stays a small share of the time.
+fn precision_check(metric: Metric, max_width: f64, seed: u64) -> impl FnMut(&Measurements) -> bool {
+    let mut checked_at = 0usize;
+    move |measurements: &Measurements| {
+        let runs = measurements.candidate.len();
+        if runs * 4 < checked_at * 5 {
+            return false;
+        }
+        checked_at = runs;
+        let (candidate, reference) = (
+            metric_values(measurements, Side::Candidate, metric),
+            metric_values(measurements, Side::Reference, metric),
+        );
+        stats::bootstrap_ratio_of_medians(&candidate, &reference, CHECK_RESAMPLES, seed).relative_width()
+            <= 0.9 * max_width
+    }
+}
+
+fn metric_values(measurements: &Measurements, side: Side, metric: Metric) -> Vec<f64> {
+    measurements
+        .side(side)
+        .iter()
+        .map(|s| match metric {
+            Metric::Wall => s.wall,
+            Metric::Cpu => s.cpu,
+            Metric::Memory => s.memory as f64,
+        })
+        .collect()
+}
+
 /// The metrics to report: the spec's, in its order, and the scored one even when not listed.
 fn measured_metrics(bench: &Bench) -> Vec<Metric> {
     let mut metrics: Vec<Metric> = Vec::new();
@@ -224,18 +265,8 @@ fn metrics_of(bench: &Bench, measurements: &Measurements, seed: u64) -> Vec<Metr
     measured_metrics(bench)
         .into_iter()
         .map(|metric| {
-            let values = |side: Side| -> Vec<f64> {
-                measurements
-                    .side(side)
-                    .iter()
-                    .map(|s| match metric {
-                        Metric::Wall => s.wall,
-                        Metric::Cpu => s.cpu,
-                        Metric::Memory => s.memory as f64,
-                    })
-                    .collect()
-            };
-            let (candidate, reference) = (values(Side::Candidate), values(Side::Reference));
+            let candidate = metric_values(measurements, Side::Candidate, metric);
+            let reference = metric_values(measurements, Side::Reference, metric);
             MetricResult {
                 metric,
                 unit: if metric == Metric::Memory { "bytes" } else { "seconds" }.into(),
@@ -273,10 +304,10 @@ fn spec_problem(bench: &Bench) -> Option<String> {
     if let Some(problem) = score::rule_problem(&bench.score) {
         return Some(problem);
     }
-    if bench.max_ci_width.is_some_and(|w| !(w > 0.0)) {
+    if bench.max_ci_width.is_some_and(|w| w.is_nan() || w <= 0.0) {
         return Some("max_ci_width must be above 0 (e.g. 0.1 for ratio ± 5%)".into());
     }
-    if !(bench.points >= 0.0) {
+    if bench.points.is_nan() || bench.points < 0.0 {
         return Some(format!("points must be 0 or more, not {}", bench.points));
     }
     None
@@ -379,7 +410,11 @@ mod tests {
         let result = evaluated(&bench, &mut mock);
         assert_eq!(result.status, BenchStatus::TooNoisy);
         assert_eq!(result.points, None);
-        assert!(result.message.starts_with("too noisy to score: the CPU time ratio's 95% interval"), "{}", result.message);
+        assert!(
+            result.message.starts_with("too noisy to score: the CPU time ratio's 95% interval"),
+            "{}",
+            result.message
+        );
     }
 
     #[test]
@@ -409,10 +444,10 @@ mod tests {
     fn the_scored_metric_defaults_to_the_first_listed() {
         assert_eq!(scored_metric(&bench("metrics = [\"memory\", \"wall\"]")), Metric::Memory);
         assert_eq!(scored_metric(&bench("")), Metric::Wall);
-        assert_eq!(measured_metrics(&bench("metrics = [\"cpu\"]\nscore = { metric = \"wall\" }")), vec![
-            Metric::Cpu,
-            Metric::Wall
-        ]);
+        assert_eq!(
+            measured_metrics(&bench("metrics = [\"cpu\"]\nscore = { metric = \"wall\" }")),
+            vec![Metric::Cpu, Metric::Wall]
+        );
     }
 
     #[test]

@@ -54,9 +54,8 @@ fn points_text(result: &BenchResult) -> String {
 }
 
 fn metric_line(metric: &MetricResult) -> String {
-    let side = |summary: &Summary| {
-        format!("{} ± {}", value(metric.metric, summary.median), value(metric.metric, summary.mad))
-    };
+    let side =
+        |summary: &Summary| format!("{} ± {}", value(metric.metric, summary.median), value(metric.metric, summary.mad));
     let outliers = metric.candidate.outliers.len() + metric.reference.outliers.len();
     let flagged = if outliers > 0 { format!(" · {outliers} outlier(s) flagged, kept") } else { String::new() };
     format!(
@@ -142,7 +141,14 @@ pub fn human(results: &[BenchResult]) -> String {
     let against = reference.map_or_else(String::new, |r| format!(" (against the reference {r})"));
     let _ = writeln!(out, "benchmarks{against}");
     for result in results {
-        let _ = writeln!(out, "  {} {:<20} {:>9}  {}", mark(result.status), result.name, points_text(result), result.message);
+        let _ = writeln!(
+            out,
+            "  {} {:<20} {:>9}  {}",
+            mark(result.status),
+            result.name,
+            points_text(result),
+            result.message
+        );
         if result.metrics.is_empty() {
             continue;
         }
@@ -169,7 +175,8 @@ pub fn human(results: &[BenchResult]) -> String {
 #[must_use]
 pub fn markdown(results: &[BenchResult]) -> String {
     let escape = |text: &str| text.replace('|', "\\|").replace('<', "&lt;").replace('`', "'");
-    let mut out = String::from("#### Benchmarks\n\n| Bench | Points | Figure | Candidate | Reference | Ratio (95% CI) |\n");
+    let mut out =
+        String::from("#### Benchmarks\n\n| Bench | Points | Figure | Candidate | Reference | Ratio (95% CI) |\n");
     out.push_str("|---|---:|---|---:|---:|---|\n");
     for result in results {
         let Some(metric) = result.metrics.iter().find(|m| m.metric == result.scored_metric) else {
@@ -200,7 +207,8 @@ pub fn markdown(results: &[BenchResult]) -> String {
     }
     for result in results {
         if let Some(chart) = chart(result) {
-            let _ = write!(out, "\n`{}`: {}\n\n```text\n{chart}```\n", escape(&result.name), escape(&provenance(result)));
+            let _ =
+                write!(out, "\n`{}`: {}\n\n```text\n{chart}```\n", escape(&result.name), escape(&provenance(result)));
         }
     }
     out

@@ -7,9 +7,16 @@ use crate::spec::{BenchScore, Metric};
 /// What the figures allow.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Scored { points: f64, fraction: f64 },
+    Scored {
+        points: f64,
+        fraction: f64,
+    },
     /// The named figure's interval is wider than the spec allows.
-    TooNoisy { figure: &'static str, width: f64, allowed: f64 },
+    TooNoisy {
+        figure: &'static str,
+        width: f64,
+        allowed: f64,
+    },
 }
 
 /// The fraction of a bench's points a ratio earns, in [0, 1]. Thresholds, when given, are read in

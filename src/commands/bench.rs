@@ -23,8 +23,9 @@ pub fn run(
 ) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
     if loaded.spec.benches.is_empty() {
-        return Err(UsageError(format!("challenge `{}` has no benchmarks (no [[bench]] in its spec)", loaded.spec.id))
-            .into());
+        return Err(
+            UsageError(format!("challenge `{}` has no benchmarks (no [[bench]] in its spec)", loaded.spec.id)).into()
+        );
     }
     let seed = super::choose_seed(args.seed);
     let started = Instant::now();

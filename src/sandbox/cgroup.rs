@@ -53,11 +53,7 @@ impl RunGroup {
             return Err(error);
         }
         let procs = |dir: &Path| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
-        let group = RunGroup {
-            join: [procs(&memory_dir)?, procs(&pids_dir)?],
-            memory: memory_dir,
-            pids: pids_dir,
-        };
+        let group = RunGroup { join: [procs(&memory_dir)?, procs(&pids_dir)?], memory: memory_dir, pids: pids_dir };
         if let Some(memory) = memory {
             std::fs::write(group.memory.join("memory.limit_in_bytes"), memory.to_string())?;
             // Present only with swap accounting; without it there is no swap to account anyway.

@@ -57,7 +57,7 @@ impl Prepared {
         } else {
             // RLIMIT_NPROC counts every task of the user: leave room for those already running.
             let uid = run_as.unwrap_or_else(current_uid);
-            Some(count_tasks(uid) + confinement.tasks)
+            Some(tasks_of(uid) + confinement.tasks)
         };
         Ok(Prepared { landlock, seccomp, cgroup, nproc, namespaces })
     }
@@ -100,6 +100,22 @@ fn access(confinement: &Confinement, cwd: &Path, env: &[(OsString, OsString)]) -
 fn current_uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
+}
+
+/// Tasks of `uid`, counted at most once a second (a scan of /proc costs milliseconds), with room for the
+/// runs that start meanwhile.
+fn tasks_of(uid: u32) -> u64 {
+    static CACHE: std::sync::Mutex<Option<(std::time::Instant, u32, u64)>> = std::sync::Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((at, cached_uid, count)) = *cache
+        && cached_uid == uid
+        && at.elapsed() < std::time::Duration::from_secs(1)
+    {
+        return count;
+    }
+    let count = count_tasks(uid) + super::DEFAULT_TASKS;
+    *cache = Some((std::time::Instant::now(), uid, count));
+    count
 }
 
 /// Tasks (processes and threads) of `uid` now, as RLIMIT_NPROC counts them.

@@ -39,9 +39,8 @@ pub struct Access {
 /// The kernel's Landlock ABI version, 0 when Landlock is unavailable.
 pub fn abi() -> i32 {
     // SAFETY: with a null attribute and the VERSION flag, the call only returns a number.
-    let version = unsafe {
-        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<libc::c_void>(), 0usize, 1u32)
-    };
+    let version =
+        unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<libc::c_void>(), 0usize, 1u32) };
     i32::try_from(version).unwrap_or(0).max(0)
 }
 
@@ -89,7 +88,8 @@ pub fn toolchain_roots(path_var: &std::ffi::OsStr) -> Vec<PathBuf> {
     std::env::split_paths(path_var)
         .filter(|dir| dir.is_absolute())
         .map(|dir| {
-            let parent_holds_it = dir.file_name().is_some_and(|name| name == "bin" || name == "sbin" || name == "shims");
+            let parent_holds_it =
+                dir.file_name().is_some_and(|name| name == "bin" || name == "sbin" || name == "shims");
             match dir.parent() {
                 Some(parent) if parent_holds_it && parent != Path::new("/") => parent.to_path_buf(),
                 _ => dir,
@@ -135,6 +135,34 @@ pub unsafe fn restrict_self(ruleset: RawFd) -> std::io::Result<()> {
     // SAFETY: the descriptor is a Landlock ruleset the parent made; flags 0.
     if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) } != 0 {
         return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Adds read and execute of `path` to a ruleset made by [`ruleset`], by its raw descriptor (in the
+/// trampoline, for the namespace's own /proc).
+///
+/// # Safety
+/// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.
+pub unsafe fn allow_read(ruleset: RawFd, path: &std::ffi::CStr) -> std::io::Result<()> {
+    #[repr(C, packed)]
+    struct PathBeneathAttr {
+        allowed_access: u64,
+        parent_fd: i32,
+    }
+    const RULE_PATH_BENEATH: libc::c_int = 1;
+    // SAFETY: a path opened O_PATH, used for one system call and closed.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let attr = PathBeneathAttr { allowed_access: AccessFs::from_read(TARGET).bits(), parent_fd: fd };
+        let result = libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_PATH_BENEATH, &raw const attr, 0u32);
+        libc::close(fd);
+        if result != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
     }
     Ok(())
 }

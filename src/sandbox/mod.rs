@@ -856,7 +856,8 @@ mod tests {
         let workdir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let target = outside.path().join("escaped");
-        let script = format!("echo in > inside; echo out > {}; cat {}/../passwd-copy", target.display(), "/nonexistent");
+        let script =
+            format!("echo in > inside; echo out > {}; cat {}/../passwd-copy", target.display(), "/nonexistent");
         let outcome = run(&confined("sh", &["-c", &script], workdir.path())).unwrap();
         assert!(workdir.path().join("inside").exists());
         assert!(!target.exists());

@@ -288,10 +288,7 @@ pub fn read_usage(fd: &std::os::fd::OwnedFd) -> Option<Usage> {
         return None;
     }
     let number = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
-    Some(Usage {
-        cpu_time: std::time::Duration::from_micros(number(0) + number(8)),
-        peak_memory: number(16) * 1024,
-    })
+    Some(Usage { cpu_time: std::time::Duration::from_micros(number(0) + number(8)), peak_memory: number(16) * 1024 })
 }
 
 /// Ends this process the way `status` says the program ended.
@@ -370,12 +367,14 @@ fn exec_confined(request: &Request) -> io::Error {
     let limit = libc::rlimit { rlim_cur: request.nproc, rlim_max: request.nproc };
     // SAFETY: plain system calls on values we own; this process is single-threaded.
     unsafe {
-        if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0
-            || libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-        {
+        if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 || libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             return io::Error::last_os_error();
         }
         if let Some(fd) = request.landlock {
+            // The ruleset allowed the host's /proc; this namespace has its own.
+            if let Err(error) = landlock::allow_read(fd, c"/proc") {
+                return error;
+            }
             if let Err(error) = landlock::restrict_self(fd) {
                 return error;
             }

@@ -31,7 +31,34 @@ pub fn layers() -> &'static Layers {
     LAYERS.get_or_init(probe)
 }
 
+/// Layers to leave off, comma-separated (`landlock,seccomp,userns,cgroup`): to compare tiers in the
+/// benchmark, to exercise the fallbacks in tests, or to work around a kernel that misbehaves.
+pub const DISABLE_VAR: &str = "TAKEHOME_SANDBOX_DISABLE";
+
 fn probe() -> Layers {
+    let disabled = std::env::var(DISABLE_VAR).unwrap_or_default();
+    let off = |name: &str| disabled.split(',').any(|item| item.trim() == name);
+    let mut layers = probe_machine();
+    let mut turned_off = Vec::new();
+    if off("landlock") && layers.landlock_abi > 0 {
+        layers.landlock_abi = 0;
+        turned_off.push("landlock");
+    }
+    for (name, flag) in
+        [("seccomp", &mut layers.seccomp), ("userns", &mut layers.namespaces), ("cgroup", &mut layers.cgroup)]
+    {
+        if off(name) && *flag {
+            *flag = false;
+            turned_off.push(name);
+        }
+    }
+    if !turned_off.is_empty() {
+        layers.warnings.push(format!("{} turned off by {DISABLE_VAR}", turned_off.join(", ")));
+    }
+    layers
+}
+
+fn probe_machine() -> Layers {
     let mut warnings = Vec::new();
     let root = super::is_root();
     let landlock_abi = landlock::abi();
@@ -54,15 +81,7 @@ fn probe() -> Layers {
     if !subreaper {
         warnings.push("cannot become a child subreaper: daemonised processes of a run may survive it".into());
     }
-    Layers {
-        landlock_abi,
-        seccomp,
-        namespaces: namespaces.is_ok(),
-        cgroup: cgroup.is_ok(),
-        subreaper,
-        root,
-        warnings,
-    }
+    Layers { landlock_abi, seccomp, namespaces: namespaces.is_ok(), cgroup: cgroup.is_ok(), subreaper, root, warnings }
 }
 
 impl Layers {

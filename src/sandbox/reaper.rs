@@ -82,7 +82,9 @@ pub fn tree_levels(pid: libc::pid_t) -> Vec<(libc::pid_t, u32)> {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{current}/task")) else { continue };
         for task in tasks.flatten() {
             let Ok(children) = std::fs::read_to_string(task.path().join("children")) else { continue };
-            all.extend(children.split_whitespace().filter_map(|c| c.parse::<libc::pid_t>().ok()).map(|c| (c, depth + 1)));
+            all.extend(
+                children.split_whitespace().filter_map(|c| c.parse::<libc::pid_t>().ok()).map(|c| (c, depth + 1)),
+            );
         }
     }
     all

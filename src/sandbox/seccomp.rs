@@ -9,8 +9,7 @@ use std::sync::OnceLock;
 
 pub use seccompiler::sock_filter as Instruction;
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
-    TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
 };
 
 /// System calls no submission or build needs, each denied outright.
@@ -101,21 +100,22 @@ fn compile(network: bool) -> Result<Filters, seccompiler::BackendError> {
     let namespace_rules = NAMESPACE_FLAGS
         .iter()
         .map(|&flag| {
-            let flag = u64::from(flag.cast_unsigned());
-            SeccompRule::new(vec![SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(flag), flag)?])
+            let flag = u64::from(flag as u32);
+            SeccompRule::new(vec![SeccompCondition::new(
+                0,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::MaskedEq(flag),
+                flag,
+            )?])
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_clone, namespace_rules);
     if !network {
-        let not_unix = SeccompCondition::new(
-            0,
-            SeccompCmpArgLen::Dword,
-            SeccompCmpOp::Ne,
-            u64::from(libc::AF_UNIX.cast_unsigned()),
-        )?;
+        let not_unix =
+            SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, u64::from(libc::AF_UNIX as u32))?;
         rules.insert(libc::SYS_socket, vec![SeccompRule::new(vec![not_unix])?]);
     }
-    let errno = |code: i32| SeccompAction::Errno(code.cast_unsigned());
+    let errno = |code: i32| SeccompAction::Errno(code as u32);
     let deny = SeccompFilter::new(rules, SeccompAction::Allow, errno(libc::EPERM), arch)?.try_into()?;
     let clone3 = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
     let hide_clone3 = SeccompFilter::new(clone3, SeccompAction::Allow, errno(libc::ENOSYS), arch)?.try_into()?;

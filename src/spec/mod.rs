@@ -361,6 +361,10 @@ pub struct Bench {
     /// And at least this much measured wall time per side (default 1 s).
     #[serde(default)]
     pub min_time: Option<Seconds>,
+    /// While the scored ratio's interval is still too wide, keep measuring up to this much wall time
+    /// per side (default 5 × min_time); then it is "too noisy to score".
+    #[serde(default)]
+    pub max_time: Option<Seconds>,
     /// Unmeasured runs per side first, to warm caches (default 2).
     #[serde(default)]
     pub warmup: Option<u32>,
@@ -440,7 +444,12 @@ impl BenchScore {
 
 impl Default for BenchScore {
     fn default() -> Self {
-        BenchScore { metric: None, full_at: Self::default_full_at(), zero_at: Self::default_zero_at(), thresholds: vec![] }
+        BenchScore {
+            metric: None,
+            full_at: Self::default_full_at(),
+            zero_at: Self::default_zero_at(),
+            thresholds: vec![],
+        }
     }
 }
 
