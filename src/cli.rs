@@ -102,6 +102,9 @@ pub struct RunArgs {
     /// Cases run in parallel (default: the number of cores).
     #[arg(long, short = 'j', env = "TAKEHOME_JOBS")]
     pub jobs: Option<usize>,
+    /// Refuse to run candidate code unless Landlock and seccomp (or namespaces) confine it.
+    #[arg(long, env = "TAKEHOME_STRICT")]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Args)]

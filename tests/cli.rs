@@ -362,3 +362,16 @@ fn an_external_checker_judges_and_gives_partial_credit() {
     let sqrt = &bad["reports"][0]["groups"][1]["cases"][0];
     assert!(sqrt["reason"].as_str().unwrap().contains("expected \"1.4142135623730951\", got \"1.5\""), "{sqrt}");
 }
+
+#[test]
+fn strict_refuses_to_run_without_confinement() {
+    let python = fixture("submissions/sum/python").display().to_string();
+    let run = Takehome::new()
+        .args(["test", &sum(), "--dir", &python, "--strict"])
+        .env("TAKEHOME_SANDBOX_DISABLE", "landlock,seccomp,userns")
+        .run()
+        .expect_code(3);
+    assert!(run.stderr().contains("--strict"), "{}", run.stderr());
+    assert!(run.stdout().is_empty(), "nothing ran: {}", run.stdout());
+    Takehome::new().args(["test", &sum(), "--dir", &python, "--strict"]).run().expect_code(0);
+}

@@ -18,6 +18,7 @@ pub fn run(
     min_score: Option<f64>,
 ) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
+    super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
     let options = Options { mode: Mode::Grade, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
     let reports: Vec<_> = submissions.iter().map(|dir| pipeline::grade(&loaded, dir, options)).collect();

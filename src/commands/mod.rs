@@ -99,6 +99,17 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
+/// Says which isolation layers are missing, and with `--strict` refuses to go on without them.
+fn check_sandbox(args: &crate::cli::RunArgs) -> anyhow::Result<()> {
+    if args.strict {
+        crate::sandbox::strict_ok().map_err(|why| anyhow::anyhow!("--strict: {why}"))?;
+    }
+    for warning in crate::sandbox::warnings() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
+}
+
 /// The seed for this run: `--seed`/TAKEHOME_SEED, else a fresh one (printed in every report).
 fn choose_seed(given: Option<u64>) -> u64 {
     given.unwrap_or_else(|| {

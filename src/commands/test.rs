@@ -17,6 +17,7 @@ pub fn run(
     color: bool,
 ) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
+    super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
     let options = Options { mode: Mode::Test, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
     let report = pipeline::grade(&loaded, dir, options);

@@ -9,6 +9,7 @@ use crate::spec::{self, KnownBad, LoadedChallenge};
 
 pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
+    super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
     let options =
         Options { mode: Mode::Validate, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
