@@ -21,7 +21,7 @@ cargo build --quiet --release
 
 echo "== generating a mixed tree: $files files, about $size_mb MB"
 start=$(date +%s.%N)
-target/release/takehome generate dedup mixed/mixed --seed 1 --param files="$files" --param size_mb="$size_mb" --out "$work/case" 2>/dev/null
+target/release/takehome generate dedup mixed/mixed-1 --seed 1 --param files="$files" --param size_mb="$size_mb" --out "$work/case"
 end=$(date +%s.%N)
 tree="$work/case/files/tree"
 count=$(find "$tree" -type f 2>/dev/null | wc -l)
