@@ -41,7 +41,7 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Repor
         submission: SubmissionInfo {
             name: submission_name(dir),
             path: dir.display().to_string(),
-            language: "unknown".into(),
+            language: "none detected".into(),
             detected_because: String::new(),
         },
         mode: options.mode,

@@ -156,13 +156,12 @@ fn write_header(out: &mut String, report: &Report, style: Style) {
     } else {
         format!("build ok ({})", Seconds(report.build.duration))
     };
-    let _ = writeln!(
-        out,
-        "submission: {} ({}: {}) · {build}",
-        visible_controls(&submission.name),
-        visible_controls(&submission.language),
-        visible_controls(&submission.detected_because),
-    );
+    let detected = if submission.detected_because.is_empty() {
+        visible_controls(&submission.language)
+    } else {
+        format!("{}: {}", visible_controls(&submission.language), visible_controls(&submission.detected_because))
+    };
+    let _ = writeln!(out, "submission: {} ({detected}) · {build}", visible_controls(&submission.name));
     let _ =
         writeln!(out, "seed: {} {}", report.seed, style.paint(DIM, &format!("(rerun with --seed {})", report.seed)));
     if !report.sandbox.is_empty() {
@@ -173,7 +172,12 @@ fn write_header(out: &mut String, report: &Report, style: Style) {
 fn write_build_failure(out: &mut String, report: &Report, style: Style) {
     let timing =
         if report.build.duration > 0.0 { format!(" after {}", Seconds(report.build.duration)) } else { "".into() };
-    let _ = writeln!(out, "{} {}", style.paint(RED, "✗ CE"), style.paint(BOLD, &format!("the build failed{timing}")));
+    let what = if report.build.commands.is_empty() && report.submission.detected_because.is_empty() {
+        "nothing to build: no language detected".to_string()
+    } else {
+        format!("the build failed{timing}")
+    };
+    let _ = writeln!(out, "{} {}", style.paint(RED, "✗ CE"), style.paint(BOLD, &what));
     for command in &report.build.commands {
         let _ = writeln!(out, "    {}", style.paint(DIM, &format!("$ {}", visible_controls(command))));
     }
