@@ -10,7 +10,11 @@ cd "$(dirname "$0")/.."
 files=${1:-200000}
 size_mb=${2:-1024}
 work=$(mktemp -d /tmp/takehome-bench-dedup.XXXXXX)
+chmod 755 "$work"
 trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work"' EXIT
+# The tree holds unreadable files; root reads them anyway. Run every program as nobody, as takehome does.
+as_user=()
+if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need rdfind || ! need jdupes || ! need hyperfine || ! need bc || [ ! -x /usr/bin/time ]; then
@@ -32,10 +36,16 @@ echo "== building the references"
 cp -r challenges/dedup/reference/rust "$work/rust-ref"
 (cd "$work/rust-ref" && cargo build --quiet --release)
 rust_ref="$work/rust-ref/target/release/dedup"
-python_ref="challenges/dedup/reference/python/main.py"
+cp challenges/dedup/reference/python/main.py "$work/dedup.py"
+python_ref="$work/dedup.py"
+out="$work/out"
+mkdir -m 777 "$out"
+# Installed under ~/.cargo, which nobody may not enter.
+cp "$(command -v fclones)" "$work/fclones"
+fclones="$work/fclones"
 
 echo "== checking that they agree with the generator's answer"
-"$rust_ref" "$tree" 2>/dev/null | sort > "$work/rust.out"
+"${as_user[@]}" "$rust_ref" "$tree" 2>/dev/null | sort > "$work/rust.out"
 sort "$work/case/answer" > "$work/answer.sorted"
 python3 -c '
 import json, sys
@@ -45,25 +55,26 @@ print("rust reference output matches the answer" if a == b else "MISMATCH"); sys
 ' "$work/rust.out" "$work/answer.sorted"
 
 echo "== timing (warm cache; hyperfine, no shell between it and each program)"
-cd "$work"
-hyperfine --style basic --warmup 1 --runs 5 -N --export-markdown "$work/times.md" \
+cd "$out"
+"${as_user[@]}" hyperfine --style basic -i --warmup 1 --runs 5 -N --export-markdown "$out/times.md" \
   -n rust-reference "$rust_ref $tree" \
-  -n python-reference "python3 $OLDPWD/$python_ref $tree" \
-  -n fclones "fclones group --hidden --no-ignore $tree" \
+  -n python-reference "python3 $python_ref $tree" \
+  -n fclones "$fclones group --hidden --no-ignore $tree" \
   -n jdupes "jdupes -r -q $tree" \
-  -n rdfind "rdfind -dryrun true -outputname $work/rdfind.txt $tree" >/dev/null 2>&1 || true
-cat "$work/times.md"
+  -n rdfind "rdfind -dryrun true -outputname $out/rdfind.txt $tree" >/dev/null 2>&1 || true
+cat "$out/times.md"
 
 echo "== peak memory (GNU time, one warm run each)"
-for entry in "rust-reference:$rust_ref $tree" "python-reference:python3 $OLDPWD/$python_ref $tree" \
-             "fclones:fclones group --hidden --no-ignore $tree" "jdupes:jdupes -r -q $tree" \
-             "rdfind:rdfind -dryrun true -outputname $work/rdfind.txt $tree"; do
+for entry in "rust-reference:$rust_ref $tree" "python-reference:python3 $python_ref $tree" \
+             "fclones:$fclones group --hidden --no-ignore $tree" "jdupes:jdupes -r -q $tree" \
+             "rdfind:rdfind -dryrun true -outputname $out/rdfind.txt $tree"; do
   name=${entry%%:*}; cmd=${entry#*:}
-  peak=$( { /usr/bin/time -f '%M' $cmd >/dev/null 2>"$work/err" ; } 2>&1; tail -1 "$work/err")
+  "${as_user[@]}" /usr/bin/time -o "$out/peak" -f '%M' $cmd >/dev/null 2>&1 || true
+  peak=$(tail -1 "$out/peak")
   printf '%-18s %8.1f MiB\n' "$name" "$(echo "$peak / 1024" | bc -l)"
 done
 
-python3 - "$work/times.md" <<'PY'
+python3 - "$out/times.md" <<'PY'
 import re, sys
 rows = {}
 for line in open(sys.argv[1]):
