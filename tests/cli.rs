@@ -375,3 +375,11 @@ fn strict_refuses_to_run_without_confinement() {
     assert!(run.stdout().is_empty(), "nothing ran: {}", run.stdout());
     Takehome::new().args(["test", &sum(), "--dir", &python, "--strict"]).run().expect_code(0);
 }
+
+#[test]
+fn a_regrade_reuses_the_cached_build() {
+    let c = fixture("submissions/sum/c").display().to_string();
+    Takehome::new().args(["test", &sum(), "--dir", &c]).run().expect_code(0);
+    let again = Takehome::new().args(["test", &sum(), "--dir", &c]).run().expect_code(0);
+    assert!(again.stdout().contains("build ok (cached)"), "{}", again.stdout());
+}
