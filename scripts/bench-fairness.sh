@@ -24,7 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# One `takehome bench` run; prints "<points or null> <ratio> <measure_seconds> <runs> <mean sample wall>".
+# One `takehome bench` run; prints
+# "<points or null> <wall ratio> <measure_seconds> <runs> <mean sample wall> <CPU ratio>".
 bench_once() {
     local json=$WORK/run.json
     "$BIN" bench "$CHALLENGE" "$1" --seed 1 --format json --output "$json" || true
@@ -32,11 +33,12 @@ bench_once() {
 import json, sys
 bench = json.load(open(sys.argv[1]))["reports"][0]["benches"][0]
 wall = next(m for m in bench["metrics"] if m["metric"] == "wall")
+cpu = next(m for m in bench["metrics"] if m["metric"] == "cpu")
 samples = bench["samples"]["candidate"] + bench["samples"]["reference"]
 runs = len(samples) + 2 * bench["plan"]["warmup"]
 mean_wall = sum(s["wall"] for s in samples) / len(samples)
 points = "null" if bench["points"] is None else bench["points"]
-print(points, wall["ratio"]["ratio"], bench["measure_seconds"], runs, mean_wall)
+print(points, wall["ratio"]["ratio"], bench["measure_seconds"], runs, mean_wall, cpu["ratio"]["ratio"])
 EOF
 }
 
@@ -47,10 +49,12 @@ import statistics, sys
 rows = [line.split() for line in sys.stdin if line.strip()]
 points = [float(r[0]) for r in rows if r[0] != "null"]
 ratios = [float(r[1]) for r in rows]
+cpu_ratios = [float(r[5]) for r in rows]
 cv = lambda xs: 100 * statistics.pstdev(xs) / statistics.mean(xs) if len(xs) > 1 else float("nan")
 mean = statistics.mean(points) if points else 0.0
 print(f"score CV {cv(points):.2f}% (mean {mean:.1f} points), "
-      f"ratio CV {cv(ratios):.2f}% (mean {statistics.mean(ratios):.3f}), "
+      f"wall ratio CV {cv(ratios):.2f}% (mean {statistics.mean(ratios):.3f}), "
+      f"CPU ratio CV {cv(cpu_ratios):.2f}%, "
       f"{len(rows) - len(points)} of {len(rows)} too noisy to score")
 '
 }
@@ -117,7 +121,7 @@ cc -O2 -o "$WORK/program" "$SAME/main.c"
 echo "1700000 7" >"$WORK/stdin"
 "$WORK/bare" 20 "$WORK/stdin" "$WORK/program" >/dev/null
 bare=$("$WORK/bare" 200 "$WORK/stdin" "$WORK/program")
-read -r _ _ measure runs mean_wall < <(bench_once "$SAME")
+read -r _ _ measure runs mean_wall _ < <(bench_once "$SAME")
 python3 - "$bare" "$measure" "$runs" "$mean_wall" <<'EOF'
 import sys
 bare, measure, runs, wall = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])

@@ -25,7 +25,7 @@ pub use result::{BenchResult, BenchStatus, Instructions, MetricResult, WorkloadI
 
 use crate::check::CompareOptions;
 use crate::report::Report;
-use crate::sandbox::{Input, RunLimits, RunPlan};
+use crate::sandbox::{Confinement, Input, RunLimits, RunPlan};
 use crate::spec::{Bench, LoadedChallenge, Metric};
 use crate::submission::{self, Built};
 use environment::Environment;
@@ -78,7 +78,7 @@ pub fn run_all(challenge: &LoadedChallenge, candidate: &Built, run_seed: u64) ->
             let mut result = base(bench, run_seed, reference_dir.cloned(), Some(environment.clone()));
             match &reference {
                 Err(why) => judge_error(&mut result, why),
-                Ok(reference) => run_one(challenge, bench, &candidate.run, &reference.run, run_seed, &mut result),
+                Ok(reference) => run_one(challenge, bench, candidate, reference, run_seed, &mut result),
             }
             result
         })
@@ -99,15 +99,15 @@ fn build_reference(dir: &Path, settings: &crate::spec::BuildSettings) -> Result<
 fn run_one(
     challenge: &LoadedChallenge,
     bench: &Bench,
-    candidate: &[OsString],
-    reference: &[OsString],
+    candidate: &Built,
+    reference: &Built,
     run_seed: u64,
     result: &mut BenchResult,
 ) {
     if let Some(problem) = spec_problem(bench) {
         return judge_error(result, &format!("bench `{}` in challenge.toml: {problem}", bench.name));
     }
-    if candidate.is_empty() || reference.is_empty() {
+    if candidate.run.is_empty() || reference.run.is_empty() {
         return judge_error(result, "nothing to run");
     }
     let workload = match workload::prepare(challenge, bench, result.workload.seed) {
@@ -115,9 +115,10 @@ fn run_one(
         Err(why) => return judge_error(result, &format!("the workload could not be made: {why}")),
     };
     let limits = bench.limits.over(challenge.spec.limits).resolve();
-    let run_plan = |command: &[OsString]| RunPlan {
-        program: command[0].clone(),
-        args: command[1..].iter().cloned().chain(bench.workload.args.iter().map(OsString::from)).collect(),
+    // Both sides run under the same confinement as graded cases, so they pay the same launch cost.
+    let run_plan = |built: &Built| RunPlan {
+        program: built.run[0].clone(),
+        args: built.run[1..].iter().cloned().chain(bench.workload.args.iter().map(OsString::from)).collect(),
         cwd: workload.cwd(),
         env: run_env(challenge, workload.dir.path()),
         stdin: match &workload.stdin {
@@ -134,7 +135,7 @@ fn run_one(
             stderr_kept: 4 << 10,
         },
         drop_privileges: true,
-        confine: None, // TODO(sandbox): Some(Confinement::run(<built dir>)) for candidate code
+        confine: Some(Confinement::run(built.dir.clone())),
     };
     let expected = workload.answer.clone().map(|answer| ExpectedOutput {
         answer,

@@ -4,5 +4,6 @@
 pub mod compare;
 pub mod diff;
 pub mod kattis;
+pub mod linearizability;
 
 pub use compare::{CompareOptions, Judgement, compare};

@@ -45,8 +45,9 @@ pub fn run(
             loaded.spec.benches.iter().map(|b| bench::not_run(b, seed, &why)).collect()
         }
     };
-    report.score = report.benches.iter().filter_map(|b| b.points).sum();
-    report.max_score = report.benches.iter().map(|b| b.max_points).sum();
+    // Folds from +0.0: a float sum of nothing is -0.0, which would print as "-0%".
+    report.score = report.benches.iter().filter_map(|b| b.points).fold(0.0, |total, p| total + p);
+    report.max_score = report.benches.iter().map(|b| b.max_points).fold(0.0, |total, p| total + p);
     report.duration = started.elapsed().as_secs_f64();
     let code = exit_code(&report);
     let set = ReportSet {

@@ -31,7 +31,9 @@ pub fn run(challenge: &str, case: &str, out: &Path, seed: Option<u64>, overrides
         return Err(UsageError(format!("challenge `{}` has no case `{case}`", loaded.spec.id)).into());
     };
     if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(UsageError(format!("{} exists and is not empty: give an empty or new folder", out.display())).into());
+        return Err(
+            UsageError(format!("{} exists and is not empty: give an empty or new folder", out.display())).into()
+        );
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let out = &std::path::absolute(out)?;
@@ -43,8 +45,14 @@ pub fn run(challenge: &str, case: &str, out: &Path, seed: Option<u64>, overrides
                 let Some((key, value)) = assignment.split_once('=') else {
                     return Err(UsageError(format!("--param `{assignment}` is not KEY=VALUE")).into());
                 };
-                let value = value.parse::<i64>().map(toml::Value::Integer).or_else(|_| value.parse::<f64>().map(toml::Value::Float));
-                params.insert(key.to_string(), value.unwrap_or_else(|_| toml::Value::String(assignment[key.len() + 1..].to_string())));
+                let value = value
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .or_else(|_| value.parse::<f64>().map(toml::Value::Float));
+                params.insert(
+                    key.to_string(),
+                    value.unwrap_or_else(|_| toml::Value::String(assignment[key.len() + 1..].to_string())),
+                );
             }
             match entry.generator.strip_prefix("builtin:") {
                 Some(name) => generate::run_builtin(name, case_seed, &params, out)?,
@@ -64,20 +72,17 @@ pub fn run(challenge: &str, case: &str, out: &Path, seed: Option<u64>, overrides
                 }
                 crate::run::tree::copy_tree(&loaded.path(source), &target)?;
             }
-            let stdin = match (&written.stdin, &written.stdin_text) {
-                (Some(path), _) => Some(std::fs::read(loaded.path(path))?),
-                (None, Some(text)) => Some(text.clone().into_bytes()),
-                (None, None) => None,
+            let read = |path: &Option<String>, text: &Option<String>| -> std::io::Result<Option<Vec<u8>>> {
+                match (path, text) {
+                    (Some(path), _) => std::fs::read(loaded.path(path)).map(Some),
+                    (None, Some(text)) => Ok(Some(text.clone().into_bytes())),
+                    (None, None) => Ok(None),
+                }
             };
-            if let Some(stdin) = stdin {
+            if let Some(stdin) = read(&written.stdin, &written.stdin_text)? {
                 std::fs::write(out.join("stdin"), stdin)?;
             }
-            let answer = match (&written.stdout, &written.stdout_text) {
-                (Some(path), _) => Some(std::fs::read(loaded.path(path))?),
-                (None, Some(text)) => Some(text.clone().into_bytes()),
-                (None, None) => None,
-            };
-            if let Some(answer) = answer {
+            if let Some(answer) = read(&written.stdout, &written.stdout_text)? {
                 std::fs::write(out.join("answer"), answer)?;
             }
             eprintln!("wrote case {case} to {}", out.display());

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use super::output::Destinations;
 use super::pipeline::{self, Options};
 use crate::cli::RunArgs;
-use crate::exit_codes;
 use crate::report::{Mode, ReportSet, SCHEMA_VERSION, Verdict};
 use crate::spec;
 
@@ -29,11 +28,5 @@ pub fn run(
     };
     let set = ReportSet { schema_version: SCHEMA_VERSION, takehome_version: env!("CARGO_PKG_VERSION").into(), reports };
     destinations.write(&set, color)?;
-    Ok(if judge_error {
-        exit_codes::INFRASTRUCTURE_ERROR
-    } else if passed {
-        exit_codes::PASSED
-    } else {
-        exit_codes::FAILED
-    })
+    Ok(super::verdict_code(judge_error, passed))
 }

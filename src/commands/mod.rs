@@ -99,6 +99,17 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
+/// The exit code of a grading: a judge error outranks a failure, which outranks a pass.
+fn verdict_code(judge_error: bool, passed: bool) -> i32 {
+    if judge_error {
+        exit_codes::INFRASTRUCTURE_ERROR
+    } else if passed {
+        exit_codes::PASSED
+    } else {
+        exit_codes::FAILED
+    }
+}
+
 /// Says which isolation layers are missing, and with `--strict` refuses to go on without them.
 fn check_sandbox(args: &crate::cli::RunArgs) -> anyhow::Result<()> {
     if args.strict {

@@ -226,21 +226,7 @@ fn group_result(
 }
 
 fn not_run(plan: &CasePlan, verdict: Verdict, reason: &str) -> CaseResult {
-    CaseResult {
-        name: plan.name.clone(),
-        about: plan.about.clone(),
-        hidden: plan.hidden,
-        verdict,
-        reason: reason.to_string(),
-        limit_hit: None,
-        cpu_time: 0.0,
-        wall_time: 0.0,
-        memory: None,
-        fraction: 0.0,
-        weight: plan.weight,
-        seed: None,
-        feedback: None,
-    }
+    plan.result(verdict, reason.to_string())
 }
 
 fn hidden_case_count(challenge: &LoadedChallenge, seed: u64) -> usize {

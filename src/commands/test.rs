@@ -5,7 +5,6 @@ use std::path::Path;
 use super::output::Destinations;
 use super::pipeline::{self, Options};
 use crate::cli::RunArgs;
-use crate::exit_codes;
 use crate::report::{Mode, ReportSet, SCHEMA_VERSION, Verdict};
 use crate::spec;
 
@@ -29,11 +28,5 @@ pub fn run(
         reports: vec![report],
     };
     destinations.write(&set, color)?;
-    Ok(if judge_error {
-        exit_codes::INFRASTRUCTURE_ERROR
-    } else if passed {
-        exit_codes::PASSED
-    } else {
-        exit_codes::FAILED
-    })
+    Ok(super::verdict_code(judge_error, passed))
 }

@@ -27,10 +27,15 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         problems.push("[validate] lists no reference solutions".to_string());
     }
     let folders = loaded.spec.validate.references.iter().chain(loaded.spec.validate.known_bad.iter().map(|b| &b.path));
-    let missing: Vec<String> = folders.filter(|f| !loaded.path(f).is_dir()).map(|f| format!("folder `{f}` does not exist")).collect();
+    let missing: Vec<String> =
+        folders.filter(|f| !loaded.path(f).is_dir()).map(|f| format!("folder `{f}` does not exist")).collect();
     if !missing.is_empty() {
         let spec = loaded.dir.join("challenge.toml");
-        return Err(crate::spec::SpecError::Invalid { path: spec, message: format!("[validate]: {}", missing.join("; ")) }.into());
+        return Err(crate::spec::SpecError::Invalid {
+            path: spec,
+            message: format!("[validate]: {}", missing.join("; ")),
+        }
+        .into());
     }
     for reference in &loaded.spec.validate.references {
         let report = pipeline::grade(&loaded, &loaded.path(reference), options);

@@ -35,6 +35,31 @@ pub enum Source {
     Generated { group: usize, generate: usize, seed: u64 },
 }
 
+impl CasePlan {
+    /// A result for this case with nothing measured yet.
+    #[must_use]
+    pub fn result(&self, verdict: Verdict, reason: String) -> CaseResult {
+        CaseResult {
+            name: self.name.clone(),
+            about: self.about.clone(),
+            hidden: self.hidden,
+            verdict,
+            reason,
+            limit_hit: None,
+            cpu_time: 0.0,
+            wall_time: 0.0,
+            memory: None,
+            fraction: 0.0,
+            weight: self.weight,
+            seed: match self.source {
+                Source::Generated { seed, .. } => Some(seed),
+                Source::Written { .. } => None,
+            },
+            feedback: None,
+        }
+    }
+}
+
 /// The cases of one group, in spec order.
 pub fn plan_group(challenge: &LoadedChallenge, group_index: usize, run_seed: u64) -> Vec<CasePlan> {
     let spec = &challenge.spec;
@@ -141,24 +166,7 @@ impl<E: std::fmt::Display> From<E> for JudgeFault {
 /// Runs one case of `built` and judges it.
 #[must_use]
 pub fn run_case(challenge: &LoadedChallenge, built: &Built, plan: &CasePlan, mode: Mode) -> CaseResult {
-    let mut result = CaseResult {
-        name: plan.name.clone(),
-        about: plan.about.clone(),
-        hidden: plan.hidden,
-        verdict: Verdict::JudgeError,
-        reason: String::new(),
-        limit_hit: None,
-        cpu_time: 0.0,
-        wall_time: 0.0,
-        memory: None,
-        fraction: 0.0,
-        weight: plan.weight,
-        seed: match plan.source {
-            Source::Generated { seed, .. } => Some(seed),
-            Source::Written { .. } => None,
-        },
-        feedback: None,
-    };
+    let mut result = plan.result(Verdict::JudgeError, String::new());
     let prepared = match prepare(challenge, plan) {
         Ok(prepared) => prepared,
         Err(JudgeFault(reason)) => {

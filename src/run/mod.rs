@@ -4,4 +4,5 @@
 pub mod batch;
 pub mod checker;
 pub mod generate;
+pub mod protocol;
 pub mod tree;

@@ -1,0 +1,346 @@
+//! One long-running node process: started in its own process group, fed lines on stdin by a writer
+//! thread (the harness never blocks on a node that stops reading), its stdout read and parsed by a reader
+//! thread that reports to the harness's event channel, its stderr drained continuously into a bounded
+//! tail, and the whole group killed when the node is dropped.
+//!
+//! Later: run nodes through the sandbox's layers (rlimits, Landlock, seccomp, cgroup for CPU time and
+//! peak memory) once it can start a process that stays up; `sandbox::run` only runs to completion.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::message::{LineError, Message, parse_line};
+use crate::sandbox::Status;
+
+/// How to start a node.
+#[derive(Debug, Clone)]
+pub struct NodeCommand {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    /// The node's data folder; the harness's own working folder when `None`.
+    pub cwd: Option<PathBuf>,
+    /// The complete environment: nothing of the grader's own is passed on.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl NodeCommand {
+    /// `program args...` with only `PATH` (the grader's) and `LANG=C.UTF-8` in its environment.
+    #[must_use]
+    pub fn new(program: impl Into<OsString>, args: impl IntoIterator<Item = impl Into<OsString>>) -> NodeCommand {
+        let mut env = vec![(OsString::from("LANG"), OsString::from("C.UTF-8"))];
+        if let Some(path) = std::env::var_os("PATH") {
+            env.push((OsString::from("PATH"), path));
+        }
+        NodeCommand { program: program.into(), args: args.into_iter().map(Into::into).collect(), cwd: None, env }
+    }
+}
+
+/// What a node's reader thread tells the harness. `node` is the node's index.
+#[derive(Debug)]
+pub enum NodeEvent {
+    Message {
+        node: usize,
+        message: Message,
+    },
+    Malformed {
+        node: usize,
+        error: LineError,
+    },
+    /// Stdout reached its end (the node exited or closed it) or could not be read.
+    Closed {
+        node: usize,
+    },
+}
+
+/// Longest stdout line accepted: far beyond any sane message, short of exhausting memory.
+pub const MAX_LINE: u64 = 64 << 20;
+/// How much of stderr is kept.
+pub const STDERR_KEPT: usize = 64 << 10;
+
+/// A running node.
+pub struct NodeProcess {
+    pub id: String,
+    child: Child,
+    input: Sender<Vec<u8>>,
+    stderr: Arc<Mutex<StderrTail>>,
+    stderr_done: Receiver<()>,
+    started: Instant,
+}
+
+/// The last bytes a node wrote to stderr, and how many it wrote in all.
+#[derive(Debug, Default)]
+pub struct StderrTail {
+    kept: VecDeque<u8>,
+    total: u64,
+}
+
+impl StderrTail {
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let bytes = &bytes[bytes.len().saturating_sub(STDERR_KEPT)..];
+        let overflow = (self.kept.len() + bytes.len()).saturating_sub(STDERR_KEPT);
+        self.kept.drain(..overflow);
+        self.kept.extend(bytes);
+    }
+
+    /// The kept tail as text, its last `lines` lines at most, marked when earlier output was cut.
+    #[must_use]
+    pub fn last_lines(&self, lines: usize) -> String {
+        let bytes: Vec<u8> = self.kept.iter().copied().collect();
+        let text = String::from_utf8_lossy(&bytes);
+        let all: Vec<&str> = text.trim_end().lines().collect();
+        let shown = &all[all.len().saturating_sub(lines)..];
+        let cut = shown.len() < all.len() || self.total > self.kept.len() as u64;
+        let mut out = String::new();
+        if cut {
+            out.push_str("...\n");
+        }
+        out.push_str(&shown.join("\n"));
+        out
+    }
+}
+
+impl NodeProcess {
+    /// Starts node number `index`, named `id`, reporting its stdout on `events`.
+    pub fn spawn(command: &NodeCommand, index: usize, id: &str, events: Sender<NodeEvent>) -> io::Result<NodeProcess> {
+        let mut cmd = Command::new(&command.program);
+        cmd.args(&command.args)
+            .env_clear()
+            .envs(command.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        if let Some(cwd) = &command.cwd {
+            cmd.current_dir(cwd);
+        }
+        let mut child = cmd.spawn()?;
+        let missing = || io::Error::other("child pipe missing");
+        let stdin = child.stdin.take().ok_or_else(missing)?;
+        let stdout = child.stdout.take().ok_or_else(missing)?;
+        let stderr = child.stderr.take().ok_or_else(missing)?;
+
+        let (input, lines) = mpsc::channel();
+        spawn_thread(format!("{id}-stdin"), move || write_lines(stdin, &lines))?;
+        let name = id.to_owned();
+        spawn_thread(format!("{id}-stdout"), move || read_messages(stdout, index, &name, &events))?;
+        let tail = Arc::new(Mutex::new(StderrTail::default()));
+        let (done_tx, stderr_done) = mpsc::channel();
+        let kept = Arc::clone(&tail);
+        spawn_thread(format!("{id}-stderr"), move || {
+            drain_stderr(stderr, &kept);
+            let _ = done_tx.send(());
+        })?;
+        Ok(NodeProcess { id: id.to_owned(), child, input, stderr: tail, stderr_done, started: Instant::now() })
+    }
+
+    /// Queues a message for the node's stdin. A node that is gone is reported by its reader, not here.
+    pub fn send(&self, message: &Message) {
+        let _ = self.input.send(message.to_line());
+    }
+
+    /// The node's process id (also its process group's).
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How the node ended, if it has.
+    pub fn exit_status(&mut self) -> Option<Status> {
+        self.child.try_wait().ok().flatten().map(|status| match status.signal() {
+            Some(signal) => Status::Signaled(signal),
+            None => Status::Exited(status.code().unwrap_or(-1)),
+        })
+    }
+
+    /// Waits up to `limit` for the node to end (after its stdout closed, exit usually follows at once).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<Status> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.exit_status() {
+                // Let the stderr thread read what the node wrote last.
+                let _ = self.stderr_done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The last lines of its stderr.
+    #[must_use]
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        self.stderr.lock().map(|tail| tail.last_lines(lines)).unwrap_or_default()
+    }
+
+    /// How long ago it was started.
+    #[must_use]
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Kills the node's whole process group and reaps the leader.
+    pub fn kill(&mut self) {
+        if self.exit_status().is_none() {
+            kill_group(self.child.id());
+            let _ = self.child.kill();
+        } else {
+            // The leader is gone but what it started may live on in its group.
+            kill_group(self.child.id());
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// SIGKILL to a process group. Signalling needs `unsafe` outside the sandbox module, so this goes
+/// through kill(1); it runs once per node at the end. Later: a safe helper in `sandbox`.
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn spawn_thread(name: String, work: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    thread::Builder::new().name(name).spawn(work).map(drop)
+}
+
+/// Writes queued lines, flushing only when the queue is empty so bursts go out in few writes.
+fn write_lines(stdin: ChildStdin, lines: &Receiver<Vec<u8>>) {
+    let mut out = io::BufWriter::with_capacity(64 << 10, stdin);
+    while let Ok(line) = lines.recv() {
+        if out.write_all(&line).is_err() {
+            return;
+        }
+        while let Ok(more) = lines.try_recv() {
+            if out.write_all(&more).is_err() {
+                return;
+            }
+        }
+        if out.flush().is_err() {
+            return;
+        }
+    }
+}
+
+fn read_messages(stdout: impl Read, node: usize, name: &str, events: &Sender<NodeEvent>) {
+    let mut reader = BufReader::with_capacity(64 << 10, stdout);
+    let mut line = Vec::with_capacity(1024);
+    let mut line_number = 0u64;
+    loop {
+        line.clear();
+        match (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        line_number += 1;
+        let event = if line.len() as u64 > MAX_LINE {
+            let error = LineError {
+                node: name.to_owned(),
+                line_number,
+                line: String::from_utf8_lossy(&line[..200]).into_owned(),
+                reason: format!("a line longer than {} MiB", MAX_LINE >> 20),
+            };
+            let _ = events.send(NodeEvent::Malformed { node, error });
+            break;
+        } else {
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            match parse_line(name, line_number, text) {
+                Ok(message) => NodeEvent::Message { node, message },
+                Err(error) => NodeEvent::Malformed { node, error },
+            }
+        };
+        if events.send(event).is_err() {
+            return;
+        }
+    }
+    let _ = events.send(NodeEvent::Closed { node });
+}
+
+fn drain_stderr(mut stderr: impl Read, tail: &Mutex<StderrTail>) {
+    let mut buffer = vec![0u8; 16 << 10];
+    loop {
+        match stderr.read(&mut buffer) {
+            Ok(0) => return,
+            Ok(n) => {
+                if let Ok(mut tail) = tail.lock() {
+                    tail.push(&buffer[..n]);
+                }
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::protocol::message::Body;
+
+    fn shell(script: &str) -> NodeCommand {
+        NodeCommand::new("sh", ["-c", script])
+    }
+
+    #[test]
+    fn the_stderr_tail_keeps_the_last_bytes_and_marks_the_cut() {
+        let mut tail = StderrTail::default();
+        for i in 0..20_000 {
+            tail.push(format!("line {i}\n").as_bytes());
+        }
+        let shown = tail.last_lines(2);
+        assert_eq!(shown, "...\nline 19998\nline 19999");
+        assert!(tail.kept.len() <= STDERR_KEPT);
+    }
+
+    #[test]
+    fn lines_are_parsed_counted_and_the_end_reported() {
+        let (events, received) = mpsc::channel();
+        let command = shell(r#"read line; echo "$line"; echo 'not json'; echo oops >&2; exit 3"#);
+        let mut node = NodeProcess::spawn(&command, 4, "n4", events).expect("spawn");
+        let message = Message { src: "c1".into(), dest: "n4".into(), body: Body::new("ping") };
+        node.send(&message);
+        let timeout = Duration::from_secs(20);
+        match received.recv_timeout(timeout).expect("first") {
+            NodeEvent::Message { node, message: echoed } => assert_eq!((node, echoed), (4, message)),
+            other => panic!("{other:?}"),
+        }
+        match received.recv_timeout(timeout).expect("second") {
+            NodeEvent::Malformed { node, error } => {
+                assert_eq!((node, error.line_number, error.line.as_str()), (4, 2, "not json"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(received.recv_timeout(timeout), Ok(NodeEvent::Closed { node: 4 })));
+        assert_eq!(node.wait_exit(timeout), Some(Status::Exited(3)));
+        assert_eq!(node.stderr_tail(5), "oops");
+    }
+
+    #[test]
+    fn dropping_a_node_kills_its_whole_group() {
+        let (events, received) = mpsc::channel();
+        let node = NodeProcess::spawn(&shell("sleep 300 & sleep 300"), 0, "n0", events).expect("spawn");
+        drop(node);
+        // Stdout closes only when every process holding it (the background sleep too) is gone.
+        assert!(matches!(received.recv_timeout(Duration::from_secs(20)), Ok(NodeEvent::Closed { node: 0 })));
+    }
+}

@@ -1,0 +1,237 @@
+//! The protocol harness driven as a library against real node processes: the Python references pass,
+//! and each way a node can go wrong (a log line on stdout, no answer to init, a crash, a reply to a
+//! msg_id never sent, duplicate ids) is reported as such. A seed replays the same network decisions.
+//! Timeouts here only bound hangs; nothing asserts on timing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use takehome::run::protocol::harness::{self, HarnessConfig, HarnessError, Load, Nemesis, Phase, RunResult};
+use takehome::run::protocol::network::{Latency, NetEventKind, NetworkConfig, message_decisions};
+use takehome::run::protocol::node::NodeCommand;
+use takehome::run::protocol::workloads::{self, Workload};
+use takehome::sandbox::Status;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn reference(challenge: &str) -> NodeCommand {
+    let script = repo().join("challenges").join(challenge).join("reference/python/main.py");
+    NodeCommand::new("python3", [script])
+}
+
+/// A node from an inline Python script, kept in a temporary folder for as long as the guard lives.
+fn python_node(script: &str) -> (tempfile::TempDir, NodeCommand) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("node.py");
+    std::fs::write(&path, script).expect("write node");
+    (dir, NodeCommand::new("python3", [path]))
+}
+
+fn shell_node(script: &str) -> NodeCommand {
+    NodeCommand::new("sh", ["-c", script])
+}
+
+/// Answers init, then hands each other request to `on_request(node_id, body, reply)`.
+const PYTHON_PRELUDE: &str = r#"
+import json, sys
+node_id, node_ids, next_id = None, [], 1
+def send(dest, body):
+    global next_id
+    body = dict(body); body["msg_id"] = next_id; next_id += 1
+    sys.stdout.write(json.dumps({"src": node_id, "dest": dest, "body": body}) + "\n"); sys.stdout.flush()
+def reply(request, body):
+    body = dict(body); body["in_reply_to"] = request["body"]["msg_id"]; send(request["src"], body)
+for line in sys.stdin:
+    request = json.loads(line)
+    if request["body"]["type"] == "init":
+        node_id, node_ids = request["body"]["node_id"], request["body"]["node_ids"]
+        reply(request, {"type": "init_ok"})
+    else:
+        on_request(request)
+"#;
+
+fn python_handler(handler: &str) -> (tempfile::TempDir, NodeCommand) {
+    python_node(&format!("{handler}\n{PYTHON_PRELUDE}"))
+}
+
+fn config(nodes: usize, seed: u64, load: Load) -> HarnessConfig {
+    let mut config = HarnessConfig::new(nodes, seed);
+    // Generous: a loaded CI machine may be slow to start Python; these only bound hangs.
+    config.init_timeout = Duration::from_secs(60);
+    config.request_timeout = Duration::from_secs(30);
+    config.load = load;
+    config
+}
+
+fn ops(concurrency: usize, max_ops: u64) -> Load {
+    Load { concurrency, rate: None, duration: Duration::from_secs(120), max_ops: Some(max_ops), ops_per_client: None }
+}
+
+fn run(command: &NodeCommand, config: &HarnessConfig, workload: &str) -> Result<RunResult, HarnessError> {
+    let mut workload: Box<dyn Workload> = workloads::by_name(workload).expect("workload");
+    let result = harness::run(command, config, workload.as_mut()).map_err(|failure| failure.error);
+    if let Ok(result) = &result {
+        println!("{}", result.summary());
+    }
+    result
+}
+
+#[test]
+fn echo_against_the_python_reference_passes() {
+    let result = run(&reference("echo"), &config(2, 1, ops(4, 400)), "echo").expect("run");
+    assert!(result.validity.valid, "{}", result.summary());
+    assert_eq!((result.stats.requests, result.stats.ok), (400, 400));
+    assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    assert_eq!(result.history.ops().len(), 800);
+    let (all, servers, clients) = result.stats.msgs_per_op();
+    assert_eq!((all, servers, clients), (2.0, 0.0, 2.0));
+    assert!(result.stats.latency.is_some());
+}
+
+#[test]
+fn echo_throughput_one_node_sixteen_in_flight() {
+    // A figure for people (run with --nocapture), not an assertion.
+    let load =
+        Load { concurrency: 16, rate: None, duration: Duration::from_secs(3), max_ops: None, ops_per_client: None };
+    let result = run(&reference("echo"), &config(1, 2, load), "echo").expect("run");
+    assert!(result.validity.valid, "{}", result.summary());
+    println!("echo throughput: {:.0} requests/s", result.stats.throughput);
+}
+
+#[test]
+fn a_log_line_on_stdout_is_reported_with_node_line_number_and_line() {
+    let (_dir, node) = python_handler(
+        "def on_request(request):\n    print('Handling echo', flush=True)\n    reply(request, {'type': 'echo_ok'})",
+    );
+    let error = run(&node, &config(1, 3, ops(1, 5)), "echo").expect_err("malformed");
+    let HarnessError::Malformed(line) = &error else { panic!("{error}") };
+    assert_eq!((line.node.as_str(), line.line_number, line.line.as_str()), ("n0", 2, "Handling echo"));
+    let shown = error.to_string();
+    assert!(shown.contains("node n0") && shown.contains("stdout line 2") && shown.contains("Handling echo"), "{shown}");
+}
+
+#[test]
+fn a_node_that_never_answers_init_times_out() {
+    let mut config = config(2, 4, ops(1, 1));
+    config.init_timeout = Duration::from_secs(1);
+    let error = run(&shell_node("cat > /dev/null"), &config, "echo").expect_err("no init_ok");
+    assert!(matches!(&error, HarnessError::InitTimedOut { nodes, .. } if nodes == &["n0", "n1"]), "{error}");
+    assert!(error.to_string().starts_with("init timed out after 1 s"), "{error}");
+}
+
+#[test]
+fn a_node_that_crashes_at_start_is_reported_with_exit_code_and_stderr() {
+    let node = shell_node("echo 'Traceback: something broke' >&2; exit 3");
+    let error = run(&node, &config(1, 5, ops(1, 1)), "echo").expect_err("crash");
+    let HarnessError::NodeCrashed { node, phase, status, stderr_tail } = &error else { panic!("{error}") };
+    assert_eq!((node.as_str(), *phase, *status), ("n0", Phase::Init, Some(Status::Exited(3))));
+    assert_eq!(stderr_tail, "Traceback: something broke");
+    let shown = error.to_string();
+    assert!(
+        shown.contains("node n0 crashed during init (exit code 3)") && shown.contains("something broke"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_node_that_crashes_under_load_is_reported_as_such() {
+    let (_dir, node) = python_handler("def on_request(request):\n    raise KeyError('echo')");
+    let error = run(&node, &config(1, 6, ops(1, 5)), "echo").expect_err("crash");
+    let HarnessError::NodeCrashed { phase, status, stderr_tail, .. } = &error else { panic!("{error}") };
+    assert_eq!((*phase, *status), (Phase::Workload, Some(Status::Exited(1))));
+    assert!(stderr_tail.contains("KeyError"), "{stderr_tail}");
+}
+
+#[test]
+fn a_reply_to_a_msg_id_never_sent_is_a_diagnostic() {
+    let (_dir, node) = python_handler(
+        "def on_request(request):\n    send(request['src'], {'type': 'echo_ok', 'in_reply_to': 999})\n    \
+         reply(request, {'type': 'echo_ok', 'echo': request['body']['echo']})",
+    );
+    let result = run(&node, &config(1, 7, ops(1, 3)), "echo").expect("run");
+    assert!(result.validity.valid, "{}", result.summary());
+    assert_eq!(result.diagnostics.len(), 3, "{:?}", result.diagnostics);
+    assert!(result.diagnostics[0].starts_with("n0 replied to msg_id 999 of c1, which never sent it"));
+}
+
+#[test]
+fn unique_ids_across_three_nodes_through_partitions_pass() {
+    let mut config = config(
+        3,
+        8,
+        Load {
+            concurrency: 6,
+            rate: Some(300.0),
+            duration: Duration::from_millis(1500),
+            max_ops: None,
+            ops_per_client: None,
+        },
+    );
+    config.nemesis = Nemesis::Partitions { every: Duration::from_millis(200) };
+    let result = run(&reference("unique-ids"), &config, "unique-ids").expect("run");
+    assert!(result.validity.valid, "{}", result.summary());
+    assert!(result.stats.ok > 0);
+    let partitions = result.trace.iter().filter(|e| matches!(e.kind, NetEventKind::Partition { .. })).count();
+    assert!(partitions >= 1, "the nemesis partitioned the network");
+    assert!(matches!(result.trace.last().map(|e| &e.kind), Some(NetEventKind::Heal)), "healed at the end");
+}
+
+#[test]
+fn unique_ids_from_a_counter_without_the_node_id_are_caught() {
+    let (_dir, node) = python_handler(
+        "counter = 0\ndef on_request(request):\n    global counter\n    counter += 1\n    \
+         reply(request, {'type': 'generate_ok', 'id': counter})",
+    );
+    let result = run(&node, &config(3, 9, ops(3, 60)), "unique-ids").expect("run");
+    assert!(!result.validity.valid, "{}", result.summary());
+    assert!(result.validity.problems[0].contains("given twice"), "{:?}", result.validity.problems);
+}
+
+/// Every echo also sends a note to each other node (fire and forget): traffic between nodes whose
+/// amount per link is fixed by the number of requests each node gets.
+const GOSSIPING_ECHO: &str = "def on_request(request):\n    if request['body']['type'] == 'note':\n        return\n    \
+    for other in node_ids:\n        if other != node_id:\n            send(other, {'type': 'note'})\n    \
+    reply(request, {'type': 'echo_ok', 'echo': request['body']['echo']})";
+
+fn faulty_run(node: &NodeCommand, seed: u64) -> RunResult {
+    let mut config = config(
+        3,
+        seed,
+        Load {
+            concurrency: 3,
+            rate: None,
+            duration: Duration::from_secs(120),
+            max_ops: None,
+            ops_per_client: Some(20),
+        },
+    );
+    config.network = NetworkConfig {
+        latency: Latency::Uniform { mean: Duration::from_millis(2) },
+        loss: 0.2,
+        duplicate: 0.2,
+        reorder: 0.2,
+        reorder_delay: Duration::from_millis(5),
+    };
+    run(node, &config, "echo").expect("run")
+}
+
+#[test]
+fn a_replayed_seed_gives_the_identical_network_trace() {
+    let (_dir, node) = python_handler(GOSSIPING_ECHO);
+    let first = faulty_run(&node, 11);
+    let again = faulty_run(&node, 11);
+    let other = faulty_run(&node, 12);
+    let decisions = message_decisions(&first.trace);
+    assert_eq!(decisions.len(), 3 * 20 * 2, "each echo sends a note to the two other nodes");
+    assert_eq!(decisions, message_decisions(&again.trace));
+    assert_ne!(decisions, message_decisions(&other.trace));
+    assert!(first.validity.valid, "{}", first.summary());
+}
+
+#[test]
+fn a_run_without_nodes_is_refused() {
+    let error = run(&shell_node("true"), &config(0, 1, ops(1, 1)), "echo").expect_err("no nodes");
+    assert!(matches!(error, HarnessError::Config(_)), "{error}");
+}
