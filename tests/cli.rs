@@ -383,3 +383,34 @@ fn a_regrade_reuses_the_cached_build() {
     let again = Takehome::new().args(["test", &sum(), "--dir", &c]).run().expect_code(0);
     assert!(again.stdout().contains("build ok (cached)"), "{}", again.stdout());
 }
+
+#[test]
+fn bench_measures_candidate_and_reference_interleaved() {
+    let bench = fixture("challenges/bench").display().to_string();
+    let slow = fixture("challenges/bench/solutions/slow").display().to_string();
+    let run =
+        Takehome::new().args(["bench", &bench, &slow, "--seed", "3", "--format", "json", "--output", "b.json"]).run();
+    // Scored (0) or too noisy on a busy machine (3): both are honest outcomes; a panic or a failure is not.
+    assert!([0, 3].contains(&run.code()), "{}\n{}", run.stdout(), run.stderr());
+    let json = run.json("b.json");
+    let result = &json["reports"][0]["benches"][0];
+    assert_eq!(result["name"], "spin");
+    assert_eq!(result["reference"], "solutions/reference");
+    let wall = result["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "wall").unwrap();
+    let (candidate, reference) = (&wall["candidate"], &wall["reference"]);
+    assert!(candidate["count"].as_u64().unwrap() >= 30, "{wall}");
+    assert_eq!(candidate["count"], reference["count"], "A B B A blocks keep both sides level");
+    let ratio = &wall["ratio"];
+    assert!(ratio["low"].as_f64().unwrap() <= ratio["ratio"].as_f64().unwrap());
+    assert!(ratio["ratio"].as_f64().unwrap() <= ratio["high"].as_f64().unwrap());
+    match result["status"].as_str().unwrap() {
+        "too-noisy" => assert!(result["message"].as_str().unwrap().contains("too noisy to score"), "{result}"),
+        "scored" => assert!(result["points"].as_f64().unwrap() <= 100.0),
+        other => panic!("unexpected status {other}: {result}"),
+    }
+    let samples = result["samples"]["candidate"].as_array().unwrap();
+    assert_eq!(samples.len() as u64, candidate["count"].as_u64().unwrap(), "raw samples are kept");
+    assert!(samples.iter().all(|s| s["wall"].as_f64().unwrap() > 0.0 && s["cpu"].is_number() && s["memory"].is_u64()));
+    let order: Vec<&str> = result["samples"]["order"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+    assert_eq!(&order[..4], ["candidate", "reference", "reference", "candidate"], "A B B A");
+}

@@ -193,6 +193,7 @@ fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), Spec
         return Err(invalid(format!("groups require each other in a circle: {}", cycle.join(" -> "))));
     }
     check_check(&spec.check, dir).map_err(invalid)?;
+    check_benches(spec, dir).map_err(invalid)?;
     // Reference and known-bad folders are checked by `validate` only: a bundled challenge does not
     // carry them, and `test` and `grade` do not need them.
     for bad in &spec.validate.known_bad {
@@ -281,28 +282,61 @@ fn check_group(group: &Group, dir: &Path) -> Result<(), String> {
         if generate.count == 0 {
             return Err(format!("generate `{}`: count must be at least 1", generate.name));
         }
-        match generate.generator.strip_prefix("builtin:") {
-            Some(builtin) => {
-                if !crate::run::generate::builtin_names().contains(&builtin) {
-                    return Err(format!(
-                        "generate `{}`: no built-in generator `{builtin}` (known: {})",
-                        generate.name,
-                        crate::run::generate::builtin_names().join(", ")
-                    ));
-                }
-            }
-            None => {
-                if !dir.join(&generate.generator).is_file() {
-                    return Err(format!(
-                        "generate `{}`: generator `{}` does not exist",
-                        generate.name, generate.generator
-                    ));
-                }
-            }
-        }
+        check_generator(&generate.generator, dir).map_err(|m| format!("generate `{}`: {m}", generate.name))?;
         check_check(&generate.check, dir).map_err(|m| format!("generate `{}`: {m}", generate.name))?;
     }
     Ok(())
+}
+
+fn check_benches(spec: &Challenge, dir: &Path) -> Result<(), String> {
+    let mut names = BTreeSet::new();
+    for bench in &spec.benches {
+        let at = |message: String| format!("[[bench]] `{}`: {message}", bench.name);
+        if !names.insert(bench.name.as_str()) {
+            return Err(format!("two [[bench]] entries are named `{}`", bench.name));
+        }
+        if spec.validate.references.is_empty() {
+            return Err(at(
+                "a benchmark is scored against the first `[validate] references` entry, and there is none".into()
+            ));
+        }
+        check_generator(&bench.workload.generator, dir).map_err(at)?;
+        if bench.metrics.is_empty() {
+            return Err(at("`metrics` is empty: measure at least one of wall, cpu, memory".into()));
+        }
+        if let Some(metric) = bench.score.metric
+            && !bench.metrics.contains(&metric)
+        {
+            return Err(at(format!("`score.metric` {metric:?} is not one of the measured `metrics`").to_lowercase()));
+        }
+        let score = &bench.score;
+        if score.thresholds.is_empty() && !(score.full_at > 0.0 && score.full_at < score.zero_at) {
+            return Err(at(format!(
+                "`score` needs 0 < full_at < zero_at (got full_at = {}, zero_at = {})",
+                score.full_at, score.zero_at
+            )));
+        }
+        if bench.max_ci_width.is_some_and(|w| !(w.is_finite() && w > 0.0)) {
+            return Err(at("`max_ci_width` must be greater than zero".into()));
+        }
+        if !(bench.points.is_finite() && bench.points >= 0.0) {
+            return Err(at("`points` must be zero or more".into()));
+        }
+    }
+    Ok(())
+}
+
+/// A generator named by a spec exists: a built-in one, or a file in the challenge folder.
+fn check_generator(generator: &str, dir: &Path) -> Result<(), String> {
+    match generator.strip_prefix("builtin:") {
+        Some(builtin) if crate::run::generate::builtin_names().contains(&builtin) => Ok(()),
+        Some(builtin) => Err(format!(
+            "no built-in generator `{builtin}` (known: {})",
+            crate::run::generate::builtin_names().join(", ")
+        )),
+        None if dir.join(generator).is_file() => Ok(()),
+        None => Err(format!("generator `{generator}` does not exist")),
+    }
 }
 
 fn check_check(check: &Check, dir: &Path) -> Result<(), String> {
@@ -361,6 +395,32 @@ mod tests {
         let error = parse_str(&text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(error.contains("unknown variant `token`"), "{error}");
         assert!(error.contains("did you mean `tokens`?"), "{error}");
+    }
+
+    #[test]
+    fn benches_are_checked_when_the_spec_loads() {
+        let bench = "[[bench]]\nname = \"b\"\n[bench.workload]\ngenerator = \"builtin:dedup-tree\"\n";
+        let text = format!("{MINIMAL}{bench}");
+        let spec = parse_str(&text, Path::new("c.toml")).unwrap();
+        let error = check_semantics(&spec, Path::new("."), Path::new("c.toml")).unwrap_err().to_string();
+        assert!(
+            error.contains("[[bench]] `b`: a benchmark is scored against the first `[validate] references`"),
+            "{error}"
+        );
+
+        let text = format!(
+            "{MINIMAL}[validate]\nreferences = [\".\"]\n{}",
+            bench.replace("[bench.workload]", "score = { full_at = 3.0, zero_at = 2.0 }\n[bench.workload]")
+        );
+        let spec = parse_str(&text, Path::new("c.toml")).unwrap();
+        let error = check_semantics(&spec, Path::new("."), Path::new("c.toml")).unwrap_err().to_string();
+        assert!(error.contains("needs 0 < full_at < zero_at"), "{error}");
+
+        let text =
+            format!("{MINIMAL}[validate]\nreferences = [\".\"]\n{bench}").replace("builtin:dedup-tree", "gen/none.py");
+        let spec = parse_str(&text, Path::new("c.toml")).unwrap();
+        let error = check_semantics(&spec, Path::new("."), Path::new("c.toml")).unwrap_err().to_string();
+        assert!(error.contains("generator `gen/none.py` does not exist"), "{error}");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::history::{History, OpKind};
 use super::message::{Body, LineError, Message, code_name, is_definite};
-use super::network::{NetEvent, Network, NetworkConfig, random_halves};
-use super::node::{NodeCommand, NodeEvent, NodeProcess};
+use super::network::{NetEvent, Network, NetworkConfig, random_halves, write_trace};
+use super::node::{EVENTS_QUEUED, NodeCommand, NodeEvent, NodeProcess};
 use super::rng::Rng;
 use super::services::{Services, is_service};
 use super::workloads::{Validity, Workload};
@@ -211,6 +211,16 @@ impl Stats {
 }
 
 impl RunResult {
+    /// Writes `history.jsonl` and `network.jsonl` into `dir` (which must exist).
+    pub fn write_files(&self, dir: &std::path::Path) -> io::Result<()> {
+        let mut history = io::BufWriter::new(std::fs::File::create(dir.join("history.jsonl"))?);
+        self.history.write_json_lines(&mut history)?;
+        io::Write::flush(&mut history)?;
+        let mut network = io::BufWriter::new(std::fs::File::create(dir.join("network.jsonl"))?);
+        write_trace(&self.trace, &mut network)?;
+        io::Write::flush(&mut network)
+    }
+
     /// A few lines for people: seed, counts, throughput, latency, msgs-per-op, validity.
     #[must_use]
     pub fn summary(&self) -> String {
@@ -289,7 +299,7 @@ struct Harness<'a> {
     node_ids: Vec<String>,
     events: Receiver<NodeEvent>,
     /// Kept so the channel never disconnects (and for nodes started later).
-    _events_sender: Sender<NodeEvent>,
+    _events_sender: SyncSender<NodeEvent>,
     network: Network,
     services: Services,
     clients: Vec<Client>,
@@ -316,7 +326,7 @@ impl<'a> Harness<'a> {
         if config.node_count == 0 {
             return Err(HarnessError::Config("a run needs at least one node".into()));
         }
-        let (sender, events) = mpsc::channel();
+        let (sender, events) = mpsc::sync_channel(EVENTS_QUEUED);
         let node_ids: Vec<String> = (0..config.node_count).map(|i| format!("n{i}")).collect();
         let mut nodes = Vec::with_capacity(node_ids.len());
         for (index, id) in node_ids.iter().enumerate() {

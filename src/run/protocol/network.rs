@@ -252,16 +252,21 @@ impl Network {
 
     /// The trace as JSON lines.
     pub fn write_trace(&self, out: &mut impl Write) -> io::Result<()> {
-        for event in &self.trace {
-            serde_json::to_writer(&mut *out, event)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
+        write_trace(&self.trace, out)
     }
 
     fn record(&mut self, now: Duration, kind: NetEventKind) {
         self.trace.push(NetEvent { at_us: now.as_micros() as u64, kind });
     }
+}
+
+/// A trace as JSON lines.
+pub fn write_trace(trace: &[NetEvent], out: &mut impl Write) -> io::Result<()> {
+    for event in trace {
+        serde_json::to_writer(&mut *out, event)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Two halves of the nodes picked at random (the larger half first when the count is odd).

@@ -12,7 +12,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -62,6 +62,9 @@ pub enum NodeEvent {
 
 /// Longest stdout line accepted: far beyond any sane message, short of exhausting memory.
 pub const MAX_LINE: u64 = 64 << 20;
+/// Events a harness may have waiting: beyond this a chatty node waits (its stdout pipe fills) instead of
+/// the grader's memory growing.
+pub const EVENTS_QUEUED: usize = 16 << 10;
 /// How much of stderr is kept.
 pub const STDERR_KEPT: usize = 64 << 10;
 
@@ -110,7 +113,12 @@ impl StderrTail {
 
 impl NodeProcess {
     /// Starts node number `index`, named `id`, reporting its stdout on `events`.
-    pub fn spawn(command: &NodeCommand, index: usize, id: &str, events: Sender<NodeEvent>) -> io::Result<NodeProcess> {
+    pub fn spawn(
+        command: &NodeCommand,
+        index: usize,
+        id: &str,
+        events: SyncSender<NodeEvent>,
+    ) -> io::Result<NodeProcess> {
         let mut cmd = Command::new(&command.program);
         cmd.args(&command.args)
             .env_clear()
@@ -241,7 +249,7 @@ fn write_lines(stdin: ChildStdin, lines: &Receiver<Vec<u8>>) {
     }
 }
 
-fn read_messages(stdout: impl Read, node: usize, name: &str, events: &Sender<NodeEvent>) {
+fn read_messages(stdout: impl Read, node: usize, name: &str, events: &SyncSender<NodeEvent>) {
     let mut reader = BufReader::with_capacity(64 << 10, stdout);
     let mut line = Vec::with_capacity(1024);
     let mut line_number = 0u64;
@@ -314,7 +322,7 @@ mod tests {
 
     #[test]
     fn lines_are_parsed_counted_and_the_end_reported() {
-        let (events, received) = mpsc::channel();
+        let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
         let command = shell(r#"read line; echo "$line"; echo 'not json'; echo oops >&2; exit 3"#);
         let mut node = NodeProcess::spawn(&command, 4, "n4", events).expect("spawn");
         let message = Message { src: "c1".into(), dest: "n4".into(), body: Body::new("ping") };
@@ -337,7 +345,7 @@ mod tests {
 
     #[test]
     fn dropping_a_node_kills_its_whole_group() {
-        let (events, received) = mpsc::channel();
+        let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
         let node = NodeProcess::spawn(&shell("sleep 300 & sleep 300"), 0, "n0", events).expect("spawn");
         drop(node);
         // Stdout closes only when every process holding it (the background sleep too) is gone.
