@@ -275,3 +275,22 @@ fn the_history_and_trace_are_saved_as_json_lines() {
     assert_eq!(first["type"], "invoke");
     assert_eq!(read("network.jsonl").lines().count(), result.trace.len());
 }
+
+#[test]
+fn nodes_reach_the_services_through_the_network() {
+    // Each echo first asks lin-tso for a timestamp and answers the client when it comes back.
+    let (_dir, node) = python_handler(
+        "pending = {}\ndef on_request(request):\n    body = request['body']\n    if body['type'] == 'echo':\n        \
+         pending[next_id] = request\n        send('lin-tso', {'type': 'ts'})\n    elif body['type'] == 'ts_ok':\n        \
+         original = pending.pop(body['in_reply_to'])\n        \
+         reply(original, {'type': 'echo_ok', 'echo': original['body']['echo'], 'ts': body['ts']})",
+    );
+    let mut config = config(2, 16, ops(4, 40));
+    config.network.latency = Latency::Constant(Duration::from_millis(1));
+    let result = run(&node, &config, "echo").expect("run");
+    assert!(result.validity.valid, "{}", result.summary());
+    assert_eq!(result.stats.messages.service, 80);
+    let mut stamps: Vec<u64> = result.history.pairs().iter().filter_map(|p| p.ok()?.value["ts"].as_u64()).collect();
+    stamps.sort_unstable();
+    assert_eq!(stamps, (1..=40).collect::<Vec<u64>>(), "lin-tso hands out each stamp once");
+}

@@ -2,6 +2,7 @@
 //! over the sandbox (no shell; CPU time and peak memory from wait4's rusage), and a mock that hands
 //! out prepared samples so the statistics are tested exactly.
 
+use crate::report::LimitHit;
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
@@ -102,7 +103,13 @@ impl Executor for SandboxExecutor {
         };
         let outcome = outcome.map_err(|error| fail(format!("could not start: {error}")))?;
         if let Some(limit) = outcome.limit_hit {
-            return Err(fail(format!("hit the {} limit", format!("{limit:?}").to_lowercase())));
+            let what = match limit {
+                LimitHit::CpuTime => "CPU time",
+                LimitHit::WallTime => "wall-clock",
+                LimitHit::Memory => "memory",
+                LimitHit::Output => "output",
+            };
+            return Err(fail(format!("hit the {what} limit")));
         }
         if !outcome.success() {
             return Err(fail(format!("ended with {}", outcome.status)));

@@ -69,7 +69,8 @@ pub fn decide(rule: &BenchScore, metric: Metric, estimate: &RatioEstimate, max_w
         return Decision::TooNoisy { figure: figure_name(metric), width, allowed: max_width };
     }
     let fraction = fraction(rule, estimate.ratio);
-    Decision::Scored { points: points * fraction, fraction }
+    // Shown with two decimals, like group points: keep the stored number equal to what is shown.
+    Decision::Scored { points: (points * fraction * 100.0).round() / 100.0, fraction }
 }
 
 /// The figure a metric's ratio is, in words.

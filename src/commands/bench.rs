@@ -27,6 +27,7 @@ pub fn run(
             UsageError(format!("challenge `{}` has no benchmarks (no [[bench]] in its spec)", loaded.spec.id)).into()
         );
     }
+    super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
     let started = Instant::now();
     let mut report = empty_report(&loaded, dir, seed);

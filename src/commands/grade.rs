@@ -21,7 +21,10 @@ pub fn run(
     let seed = super::choose_seed(args.seed);
     let options = Options { mode: Mode::Grade, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
     let reports: Vec<_> = submissions.iter().map(|dir| pipeline::grade(&loaded, dir, options)).collect();
-    let judge_error = reports.iter().any(|r| r.cases().any(|c| c.verdict == Verdict::JudgeError));
+    let judge_error = reports.iter().any(|r| {
+        r.cases().any(|c| c.verdict == Verdict::JudgeError)
+            || r.benches.iter().any(|b| b.status == crate::bench::result::BenchStatus::JudgeError)
+    });
     let passed = match min_score {
         Some(min) => reports.iter().all(|r| r.percent() + 1e-9 >= min),
         None => reports.iter().all(crate::report::Report::all_passed),

@@ -91,11 +91,18 @@ pub fn toolchain_roots(path_var: &std::ffi::OsStr) -> Vec<PathBuf> {
             let parent_holds_it =
                 dir.file_name().is_some_and(|name| name == "bin" || name == "sbin" || name == "shims");
             match dir.parent() {
-                Some(parent) if parent_holds_it && parent != Path::new("/") => parent.to_path_buf(),
+                Some(parent) if parent_holds_it && parent != Path::new("/") && !is_home(parent) => parent.to_path_buf(),
                 _ => dir,
             }
         })
         .collect()
+}
+
+/// A home folder: opening it whole because a `~/bin` is on PATH would hand out ~/.ssh and the rest.
+fn is_home(dir: &Path) -> bool {
+    dir == Path::new("/root")
+        || dir.parent() == Some(Path::new("/home"))
+        || std::env::var_os("HOME").is_some_and(|home| Path::new(&home) == dir)
 }
 
 /// A ruleset descriptor ready for [`restrict_self`], or `None` when the kernel has no Landlock.
@@ -181,6 +188,14 @@ mod tests {
         let roots = toolchain_roots("/root/.cargo/bin:/root/.pyenv/shims:/usr/bin:/opt/tool/libexec:/bin".as_ref());
         let expected: Vec<PathBuf> =
             ["/root/.cargo", "/root/.pyenv", "/usr", "/opt/tool/libexec", "/bin"].iter().map(PathBuf::from).collect();
+        assert_eq!(roots, expected);
+    }
+
+    #[test]
+    fn a_bin_folder_in_a_home_does_not_open_the_home() {
+        let roots = toolchain_roots("/home/alice/bin:/root/bin:/home/alice/.local/bin".as_ref());
+        let expected: Vec<PathBuf> =
+            ["/home/alice/bin", "/root/bin", "/home/alice/.local"].iter().map(PathBuf::from).collect();
         assert_eq!(roots, expected);
     }
 
