@@ -83,9 +83,12 @@ impl Run {
     }
 }
 
-/// One cache for all test runs (under target/), so each fixture is built once.
+/// One build cache for all test runs, so each fixture is built once. It lives under /tmp rather than
+/// target/: runs are dropped to `nobody` when the tests run as root, and a clone under /root is out of
+/// nobody's reach (builds are keyed by content and toolchain, so sharing it is safe).
 fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("build-cache")
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+    std::env::temp_dir().join(format!("takehome-test-build-cache-{user}"))
 }
 
 /// The verdict of `group/case` in the first report of a JSON report set.
