@@ -197,6 +197,9 @@ fn reachable_by_nobody(path: &Path) -> PathBuf {
     if reachable {
         return path.to_path_buf();
     }
+    // Tests run on several threads: one copy at a time.
+    static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = COPYING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = std::env::temp_dir().join(format!("takehome-hostile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
