@@ -6,13 +6,12 @@ use std::time::Instant;
 
 use super::UsageError;
 use super::output::Destinations;
-use super::pipeline::submission_name;
+use super::pipeline;
 use crate::bench::{self, BenchStatus};
 use crate::cli::RunArgs;
 use crate::exit_codes;
-use crate::report::{BuildInfo, ChallengeInfo, Mode, Report, ReportSet, SCHEMA_VERSION, SubmissionInfo};
+use crate::report::{Mode, Report, ReportSet, SCHEMA_VERSION};
 use crate::spec;
-use crate::submission::{self, Built};
 
 pub fn run(
     challenge: &str,
@@ -30,11 +29,11 @@ pub fn run(
     super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
     let started = Instant::now();
-    let mut report = empty_report(&loaded, dir, seed);
+    let mut report = pipeline::new_report(&loaded, dir, Mode::Bench, seed);
     if super::show_progress() {
         eprintln!("building and benchmarking {} ...", report.submission.name);
     }
-    let built = build(dir, &loaded.spec.build, &mut report);
+    let built = pipeline::detect_and_build(&loaded, dir, &mut report, &indicatif::ProgressBar::hidden());
     report.benches = match &built {
         Some(built) => bench::run_all(&loaded, built, seed),
         None => {
@@ -70,55 +69,5 @@ fn exit_code(report: &Report) -> i32 {
         exit_codes::INFRASTRUCTURE_ERROR
     } else {
         exit_codes::FAILED
-    }
-}
-
-fn empty_report(loaded: &spec::LoadedChallenge, dir: &Path, seed: u64) -> Report {
-    Report {
-        challenge: ChallengeInfo {
-            id: loaded.spec.id.clone(),
-            title: loaded.spec.title.clone(),
-            source: loaded.origin.to_string(),
-        },
-        submission: SubmissionInfo {
-            name: submission_name(dir),
-            path: dir.display().to_string(),
-            language: "unknown".into(),
-            detected_because: String::new(),
-        },
-        mode: Mode::Bench,
-        seed,
-        build: BuildInfo { ok: false, cached: false, duration: 0.0, commands: vec![], log_tail: String::new() },
-        groups: Vec::new(),
-        score: 0.0,
-        max_score: 0.0,
-        hidden_cases_not_run: 0,
-        sandbox: crate::sandbox::describe_layers(),
-        duration: 0.0,
-        benches: Vec::new(),
-    }
-}
-
-/// Detects and builds the submission, recording the build in the report; `None` when it did not build.
-fn build(dir: &Path, settings: &spec::BuildSettings, report: &mut Report) -> Option<Built> {
-    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let recipe = match submission::detect(&absolute) {
-        Ok(recipe) => recipe,
-        Err(error) => {
-            report.build.log_tail = error.to_string();
-            return None;
-        }
-    };
-    report.submission.language = recipe.language.clone();
-    report.submission.detected_because = recipe.because.clone();
-    match submission::build(&absolute, &recipe, settings) {
-        Ok(built) => {
-            report.build = built.info.clone();
-            built.info.ok.then_some(built)
-        }
-        Err(error) => {
-            report.build.log_tail = format!("{error:#}");
-            None
-        }
     }
 }

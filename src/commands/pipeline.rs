@@ -29,58 +29,14 @@ pub struct Options {
 #[must_use]
 pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Report {
     let started = Instant::now();
-    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let spec = &challenge.spec;
     let include_hidden = options.mode != Mode::Test;
-    let mut report = Report {
-        challenge: ChallengeInfo {
-            id: spec.id.clone(),
-            title: spec.title.clone(),
-            source: challenge.origin.to_string(),
-        },
-        submission: SubmissionInfo {
-            name: submission_name(dir),
-            path: dir.display().to_string(),
-            language: "none detected".into(),
-            detected_because: String::new(),
-        },
-        mode: options.mode,
-        seed: options.seed,
-        build: BuildInfo { ok: false, cached: false, duration: 0.0, commands: vec![], log_tail: String::new() },
-        groups: Vec::new(),
-        score: 0.0,
-        max_score: 0.0,
-        hidden_cases_not_run: if include_hidden { 0 } else { hidden_case_count(challenge, options.seed) },
-        sandbox: crate::sandbox::describe_layers(),
-        duration: 0.0,
-        benches: Vec::new(),
-    };
-
+    let mut report = new_report(challenge, dir, options.mode, options.seed);
+    if !include_hidden {
+        report.hidden_cases_not_run = hidden_case_count(challenge, options.seed);
+    }
     let spinner = progress_bar(options.progress, None, "building");
-    let built = match submission::detect(&absolute) {
-        Err(error) => {
-            report.build.log_tail = error.to_string();
-            if let DetectError::BadConfig(_) = error {
-                report.submission.language = "custom".into();
-            }
-            None
-        }
-        Ok(recipe) => {
-            report.submission.language = recipe.language.clone();
-            report.submission.detected_because = recipe.because.clone();
-            spinner.set_message(format!("building {} ({})", report.submission.name, recipe.language));
-            match submission::build(&absolute, &recipe, &spec.build) {
-                Ok(built) => {
-                    report.build = built.info.clone();
-                    built.info.ok.then_some(built)
-                }
-                Err(error) => {
-                    report.build.log_tail = format!("{error:#}");
-                    None
-                }
-            }
-        }
-    };
+    let built = detect_and_build(challenge, dir, &mut report, &spinner);
     spinner.finish_and_clear();
 
     let plans: Vec<(usize, Vec<CasePlan>)> = spec
@@ -155,6 +111,69 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Repor
     }
     report.duration = started.elapsed().as_secs_f64();
     report
+}
+
+/// A report with nothing run yet.
+#[must_use]
+pub fn new_report(challenge: &LoadedChallenge, dir: &Path, mode: Mode, seed: u64) -> Report {
+    let spec = &challenge.spec;
+    Report {
+        challenge: ChallengeInfo {
+            id: spec.id.clone(),
+            title: spec.title.clone(),
+            source: challenge.origin.to_string(),
+        },
+        submission: SubmissionInfo {
+            name: submission_name(dir),
+            path: dir.display().to_string(),
+            language: "none detected".into(),
+            detected_because: String::new(),
+        },
+        mode,
+        seed,
+        build: BuildInfo { ok: false, cached: false, duration: 0.0, commands: vec![], log_tail: String::new() },
+        groups: Vec::new(),
+        score: 0.0,
+        max_score: 0.0,
+        hidden_cases_not_run: 0,
+        sandbox: crate::sandbox::describe_layers(),
+        duration: 0.0,
+        benches: Vec::new(),
+    }
+}
+
+/// Detects and builds the submission in `dir`, recording both in the report; `None` when there is
+/// nothing that runs (no language detected, or the build failed: the report then says why).
+pub fn detect_and_build(
+    challenge: &LoadedChallenge,
+    dir: &Path,
+    report: &mut Report,
+    progress: &ProgressBar,
+) -> Option<submission::Built> {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let recipe = match submission::detect(&absolute) {
+        Ok(recipe) => recipe,
+        Err(error) => {
+            if let DetectError::BadConfig(_) = error {
+                report.submission.language = "custom".into();
+            }
+            report.build.log_tail = error.to_string();
+            return None;
+        }
+    };
+    report.submission.language = recipe.language.clone();
+    report.submission.detected_because = recipe.because.clone();
+    progress.set_message(format!("building {} ({})", report.submission.name, recipe.language));
+    match submission::build(&absolute, &recipe, &challenge.spec.build) {
+        Ok(built) => {
+            report.build = built.info.clone();
+            built.info.ok.then_some(built)
+        }
+        Err(error) => {
+            report.build.log_tail = format!("{error:#}");
+            None
+        }
+    }
 }
 
 fn run_parallel(
