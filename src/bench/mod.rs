@@ -120,7 +120,7 @@ fn run_one(
         program: built.run[0].clone(),
         args: built.run[1..].iter().cloned().chain(bench.workload.args.iter().map(OsString::from)).collect(),
         cwd: workload.cwd(),
-        env: run_env(challenge, workload.dir.path()),
+        env: crate::run::batch::run_env(challenge, workload.dir.path()),
         stdin: match &workload.stdin {
             Input::File(path) => Input::File(path.clone()),
             _ => Input::Null,
@@ -354,19 +354,6 @@ fn judge_error(result: &mut BenchResult, why: &str) {
     result.status = BenchStatus::JudgeError;
     result.points = None;
     result.message = why.to_string();
-}
-
-/// The environment of a run: the same clean one graded cases get.
-fn run_env(challenge: &LoadedChallenge, workdir: &Path) -> Vec<(OsString, OsString)> {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    let mut env: Vec<(OsString, OsString)> = vec![
-        ("PATH".into(), path),
-        ("HOME".into(), workdir.into()),
-        ("TMPDIR".into(), workdir.join(".tmp").into()),
-        ("LANG".into(), "C.UTF-8".into()),
-    ];
-    env.extend(challenge.spec.env.iter().map(|(k, v)| (k.into(), v.into())));
-    env
 }
 
 #[cfg(test)]

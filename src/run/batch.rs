@@ -498,7 +498,7 @@ fn write_scratch_files(prepared: &mut Prepared) -> Result<(), JudgeFault> {
 }
 
 /// The environment of a run: a clean one with only what a program needs.
-fn run_env(challenge: &LoadedChallenge, workdir: &Path) -> Vec<(OsString, OsString)> {
+pub fn run_env(challenge: &LoadedChallenge, workdir: &Path) -> Vec<(OsString, OsString)> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     let mut env: Vec<(OsString, OsString)> = vec![
         ("PATH".into(), path),
