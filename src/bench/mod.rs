@@ -37,7 +37,8 @@ use score::Decision;
 pub const DEFAULT_MAX_CI_WIDTH: f64 = 0.10;
 
 /// Adds the challenge's benches to a graded report: run only when every case passed, otherwise
-/// listed as not run with no points. Bench points join the report's score and maximum.
+/// listed as not run with no points. Bench points join the report's score and maximum, except for a
+/// bench that could not be scored fairly (too noisy, judge error), which joins neither.
 pub fn add_to_report(challenge: &LoadedChallenge, built: Option<&Built>, report: &mut Report) {
     if challenge.spec.benches.is_empty() {
         return;
@@ -55,6 +56,11 @@ pub fn add_to_report(challenge: &LoadedChallenge, built: Option<&Built>, report:
         }
     };
     for result in &results {
+        // A bench that could not give a fair number (too noisy, a judge error) is left out of the
+        // maximum too: the machine's noise must not cost the candidate points. It says so in its message.
+        if matches!(result.status, BenchStatus::TooNoisy | BenchStatus::JudgeError) {
+            continue;
+        }
         report.score += result.points.unwrap_or(0.0);
         report.max_score += result.max_points;
     }
