@@ -55,16 +55,19 @@ pub fn add_to_report(challenge: &LoadedChallenge, built: Option<&Built>, report:
                 .collect()
         }
     };
-    for result in &results {
-        // A bench that could not give a fair number (too noisy, a judge error) is left out of the
-        // maximum too: the machine's noise must not cost the candidate points. It says so in its message.
-        if matches!(result.status, BenchStatus::TooNoisy | BenchStatus::JudgeError) {
-            continue;
-        }
-        report.score += result.points.unwrap_or(0.0);
-        report.max_score += result.max_points;
-    }
+    let (score, max) = points(&results);
+    report.score += score;
+    report.max_score += max;
     report.benches = results;
+}
+
+/// Points earned and points at stake. A bench that could not give a fair number (too noisy, a judge
+/// error) is left out of both: the machine's noise must not cost the candidate points.
+fn points(results: &[BenchResult]) -> (f64, f64) {
+    results
+        .iter()
+        .filter(|r| !matches!(r.status, BenchStatus::TooNoisy | BenchStatus::JudgeError))
+        .fold((0.0, 0.0), |(score, max), r| (score + r.points.unwrap_or(0.0), max + r.max_points))
 }
 
 /// Runs every bench of the challenge for a built candidate, one after another (never in parallel:
@@ -365,6 +368,23 @@ fn judge_error(result: &mut BenchResult, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn benches_without_a_fair_number_are_left_out_of_the_maximum() {
+        let with = |status: BenchStatus, points: Option<f64>| {
+            let mut result = not_run(&bench(""), 1, "");
+            result.status = status;
+            result.points = points;
+            result
+        };
+        let results = [
+            with(BenchStatus::Scored, Some(7.5)),
+            with(BenchStatus::TooNoisy, None),
+            with(BenchStatus::JudgeError, None),
+            with(BenchStatus::Failed, Some(0.0)),
+        ];
+        assert_eq!(points(&results), (7.5, 20.0));
+    }
 
     fn bench(extra: &str) -> Bench {
         toml::from_str(&format!(
