@@ -1,7 +1,8 @@
 //! takehome grades take-home coding challenges. A submission travels one way through these modules:
 //!
-//! spec -> submission (detect, build, cache) -> sandbox -> run (batch cases, generators) -> check ->
-//! score -> report. `cli` parses the command line and `commands` drives the journey for each verb.
+//! spec -> submission (detect, build, cache) -> sandbox -> run (batch cases, generators, checkers; the
+//! protocol harness) -> check (comparators, linearizability) -> bench (interleaved timing) -> score ->
+//! report. `cli` parses the command line and `commands` drives the journey for each verb.
 
 pub mod bench;
 pub mod check;
