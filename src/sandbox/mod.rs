@@ -358,6 +358,7 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
         if let Some(usage) = relayed {
             outcome.cpu_time = usage.cpu_time;
             outcome.peak_memory = usage.peak_memory.max(supervisor.peak_polled);
+            outcome.wall_time = outcome.wall_time.min(usage.wall_time);
         }
         if oom_killed && outcome.limit_hit.is_none() && outcome.status == Status::Signaled(libc::SIGKILL) {
             outcome.limit_hit = Some(LimitHit::Memory);

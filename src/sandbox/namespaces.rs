@@ -253,24 +253,28 @@ fn trampoline_inner(args: &[OsString]) -> io::Result<Never> {
     end_like(i32::from_ne_bytes([message[0], message[1], message[2], message[3]]))
 }
 
-/// Init's report: the program's wait status, then its [`Usage`] as three u64 (microseconds of user and
-/// system time, peak resident kilobytes).
-const MESSAGE: usize = 4 + 3 * 8;
+/// Init's report: the program's wait status, then its [`Usage`] as four u64 (microseconds of user and
+/// system time, peak resident kilobytes, microseconds of wall time from its fork to its end).
+const MESSAGE: usize = 4 + 4 * 8;
 
-/// The program's own CPU time and peak memory, without the trampoline's.
+/// The program's own CPU time, peak memory and wall time, without the trampoline's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
     pub cpu_time: std::time::Duration,
     pub peak_memory: u64,
+    /// From the program's fork inside the namespaces to its end: setting the namespaces up is not the
+    /// program's time (and would otherwise dominate a benchmark of a short program).
+    pub wall_time: std::time::Duration,
 }
 
-fn encode_usage(status: i32, usage: &libc::rusage) -> [u8; MESSAGE] {
+fn encode_usage(status: i32, usage: &libc::rusage, wall: std::time::Duration) -> [u8; MESSAGE] {
     let micros = |tv: libc::timeval| (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64;
     let mut message = [0u8; MESSAGE];
     message[..4].copy_from_slice(&status.to_ne_bytes());
     message[4..12].copy_from_slice(&micros(usage.ru_utime).to_ne_bytes());
     message[12..20].copy_from_slice(&micros(usage.ru_stime).to_ne_bytes());
     message[20..28].copy_from_slice(&(usage.ru_maxrss.max(0) as u64).to_ne_bytes());
+    message[28..36].copy_from_slice(&u64::try_from(wall.as_micros()).unwrap_or(u64::MAX).to_ne_bytes());
     message
 }
 
@@ -288,7 +292,11 @@ pub fn read_usage(fd: &std::os::fd::OwnedFd) -> Option<Usage> {
         return None;
     }
     let number = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
-    Some(Usage { cpu_time: std::time::Duration::from_micros(number(0) + number(8)), peak_memory: number(16) * 1024 })
+    Some(Usage {
+        cpu_time: std::time::Duration::from_micros(number(0) + number(8)),
+        peak_memory: number(16) * 1024,
+        wall_time: std::time::Duration::from_micros(number(24)),
+    })
 }
 
 /// Ends this process the way `status` says the program ended.
@@ -326,6 +334,7 @@ fn init_main(request: &Request, status_pipe: i32) -> ! {
         }
         libc::sethostname(c"takehome".as_ptr(), 8);
     }
+    let started = std::time::Instant::now();
     // SAFETY: init is single-threaded.
     let program = unsafe { libc::fork() };
     if program == 0 {
@@ -354,7 +363,7 @@ fn init_main(request: &Request, status_pipe: i32) -> ! {
             }
         }
     }
-    let message = encode_usage(status, &usage);
+    let message = encode_usage(status, &usage, started.elapsed());
     // SAFETY: writes the message from the buffer, then ends init (and with it, the namespace).
     unsafe {
         libc::write(status_pipe, message.as_ptr().cast(), MESSAGE);
@@ -397,6 +406,23 @@ fn exec_confined(request: &Request) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_programs_usage_survives_the_relay() {
+        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        usage.ru_utime = libc::timeval { tv_sec: 1, tv_usec: 250 };
+        usage.ru_stime = libc::timeval { tv_sec: 0, tv_usec: 500 };
+        usage.ru_maxrss = 2048;
+        let message = encode_usage(0, &usage, std::time::Duration::from_micros(7_000_123));
+        let (read, write) = super::super::pipe().unwrap();
+        let mut writer = std::fs::File::from(write);
+        std::io::Write::write_all(&mut writer, &message[4..]).unwrap();
+        let relayed = read_usage(&read).unwrap();
+        assert_eq!(relayed.cpu_time, std::time::Duration::from_micros(1_000_750));
+        assert_eq!(relayed.peak_memory, 2048 * 1024);
+        assert_eq!(relayed.wall_time, std::time::Duration::from_micros(7_000_123));
+    }
 
     #[test]
     fn trampoline_arguments_round_trip() {
