@@ -2,13 +2,13 @@
 //! over the sandbox (no shell; CPU time and peak memory from wait4's rusage), and a mock that hands
 //! out prepared samples so the statistics are tested exactly.
 
-use crate::report::LimitHit;
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
 use super::instructions::InstructionCounter;
 use crate::check::{CompareOptions, compare};
+use crate::report::LimitHit;
 use crate::sandbox::{self, RunPlan};
 use crate::spec::Compare;
 
@@ -41,6 +41,18 @@ pub struct Sample {
     /// Instructions retired in user space, where the kernel lets us count them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<u64>,
+}
+
+impl Sample {
+    /// The figure `metric` measures, in its unit (seconds or bytes).
+    #[must_use]
+    pub fn value(&self, metric: crate::spec::Metric) -> f64 {
+        match metric {
+            crate::spec::Metric::Wall => self.wall,
+            crate::spec::Metric::Cpu => self.cpu,
+            crate::spec::Metric::Memory => self.memory as f64,
+        }
+    }
 }
 
 /// A run that did not finish cleanly: the sample cannot count.
@@ -176,22 +188,11 @@ impl Executor for MockExecutor {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
-    use crate::sandbox::{Input, RunLimits};
 
     fn plan(program: &str, args: &[&str]) -> RunPlan {
-        RunPlan {
-            program: program.into(),
-            args: args.iter().map(Into::into).collect(),
-            cwd: std::env::temp_dir(),
-            env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
-            stdin: Input::Null,
-            limits: RunLimits { wall_time: Duration::from_secs(5), ..RunLimits::default() },
-            drop_privileges: false,
-            confine: None,
-        }
+        sandbox::plan_for_tests(program, args)
     }
 
     #[test]

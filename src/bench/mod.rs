@@ -243,15 +243,7 @@ fn precision_check(metric: Metric, max_width: f64, seed: u64) -> impl FnMut(&Mea
 }
 
 fn metric_values(measurements: &Measurements, side: Side, metric: Metric) -> Vec<f64> {
-    measurements
-        .side(side)
-        .iter()
-        .map(|s| match metric {
-            Metric::Wall => s.wall,
-            Metric::Cpu => s.cpu,
-            Metric::Memory => s.memory as f64,
-        })
-        .collect()
+    measurements.side(side).iter().map(|s| s.value(metric)).collect()
 }
 
 /// The metrics to report: the spec's, in its order, and the scored one even when not listed.

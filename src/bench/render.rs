@@ -73,16 +73,7 @@ fn metric_line(metric: &MetricResult) -> String {
 #[must_use]
 pub fn chart(result: &BenchResult) -> Option<String> {
     let metric = result.scored_metric;
-    let values = |samples: &[super::Sample]| -> Vec<f64> {
-        samples
-            .iter()
-            .map(|s| match metric {
-                Metric::Wall => s.wall,
-                Metric::Cpu => s.cpu,
-                Metric::Memory => s.memory as f64,
-            })
-            .collect()
-    };
+    let values = |samples: &[super::Sample]| -> Vec<f64> { samples.iter().map(|s| s.value(metric)).collect() };
     let candidate = values(&result.samples.candidate);
     let reference = values(&result.samples.reference);
     if candidate.is_empty() || reference.is_empty() {

@@ -769,21 +769,27 @@ fn read_stat(pid: libc::pid_t) -> Option<(u64, u64)> {
     Some((utime + stime, rss))
 }
 
+/// A trusted plan with a small PATH and a 5 s wall limit, for tests across the crate.
+#[cfg(test)]
+pub(crate) fn plan_for_tests(program: &str, args: &[&str]) -> RunPlan {
+    RunPlan {
+        program: program.into(),
+        args: args.iter().map(Into::into).collect(),
+        cwd: std::env::temp_dir(),
+        env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
+        stdin: Input::Null,
+        limits: RunLimits { wall_time: Duration::from_secs(5), ..RunLimits::default() },
+        drop_privileges: false,
+        confine: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn plan(program: &str, args: &[&str]) -> RunPlan {
-        RunPlan {
-            program: program.into(),
-            args: args.iter().map(Into::into).collect(),
-            cwd: std::env::temp_dir(),
-            env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
-            stdin: Input::Null,
-            limits: RunLimits { wall_time: Duration::from_secs(5), ..RunLimits::default() },
-            drop_privileges: false,
-            confine: None,
-        }
+        plan_for_tests(program, args)
     }
 
     #[test]
