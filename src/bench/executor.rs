@@ -188,7 +188,6 @@ impl Executor for MockExecutor {
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
 
     fn plan(program: &str, args: &[&str]) -> RunPlan {
