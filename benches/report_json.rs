@@ -30,6 +30,9 @@ fn case(group: usize, index: usize) -> CaseResult {
             checker_message: None,
             stderr_tail: Some("warning: \"quoted\" \u{1b}[31m\n".into()),
         }),
+        metrics: Default::default(),
+        notes: Vec::new(),
+        artifacts: None,
     }
 }
 

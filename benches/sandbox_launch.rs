@@ -1,6 +1,11 @@
 //! Median wall time of launching /bin/true: bare, through takehome's sandbox at each tier, and through
 //! `bwrap --unshare-all` when installed. Prints a table. Each tier runs in a fresh copy of this program
 //! (the sandbox probes its layers once per process), with `TAKEHOME_SANDBOX_DISABLE` choosing the tier.
+//! The tiers take turns in rounds, so a machine that gets busier or quieter during the bench shifts every
+//! row alike rather than the rows measured last.
+//!
+//! The namespace trampoline is the real `takehome` binary cargo builds with this bench, as in grading
+//! (`--own-trampoline`: this bench's own, smaller binary, which starts faster).
 //!
 //! `cargo bench --bench sandbox_launch` (or scripts/bench-sandbox.sh); `-- --runs N` to change the count.
 
@@ -19,52 +24,87 @@ const TIERS: [(&str, &str, bool); 5] = [
     ("sandbox: namespaces, no cgroup", "cgroup", true),
 ];
 
+const ROUNDS: usize = 10;
+
 fn main() {
-    sandbox::namespaces::enter_or_enable();
+    let trampoline = real_trampoline();
+    match &trampoline {
+        Some(exe) => {
+            sandbox::namespaces::enable_with(exe.clone());
+        }
+        None => sandbox::namespaces::enter_or_enable(),
+    }
     let args: Vec<String> = std::env::args().collect();
     let runs = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(300);
     if let Some(index) = args.iter().position(|a| a == "--tier") {
         let confined = args.get(index + 1).is_some_and(|c| c == "confined");
-        let median = median_of(runs, || launch_sandboxed(confined));
-        println!("{} {}", median.as_nanos(), sandbox::describe_layers());
+        let times = measure(runs, || launch_sandboxed(confined));
+        let nanos: Vec<String> = times.iter().map(|t| t.as_nanos().to_string()).collect();
+        println!("{}", nanos.join(","));
+        println!("{}", sandbox::describe_layers());
         return;
     }
-    let bare = median_of(runs, || {
-        let status = Command::new("/bin/true").stdout(Stdio::null()).status().expect("/bin/true runs");
-        assert!(status.success());
-    });
-    println!("launching /bin/true, median of {runs} runs");
+    let per_round = runs.div_ceil(ROUNDS).max(1);
+    let bwrap = Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
+    let mut bare = Vec::new();
+    let mut bwrapped = Vec::new();
+    let mut tiers: Vec<(Vec<Duration>, String, String)> = TIERS.iter().map(|_| (Vec::new(), String::new(), String::new())).collect();
+    for _ in 0..ROUNDS {
+        bare.extend(measure(per_round, launch_bare));
+        for ((_, disabled, confined), (times, layers, failure)) in TIERS.iter().zip(tiers.iter_mut()) {
+            let exe = std::env::current_exe().expect("own path");
+            let mut command = Command::new(exe);
+            command.args(["--tier", if *confined { "confined" } else { "trusted" }, "--runs", &per_round.to_string()]);
+            if trampoline.is_none() {
+                command.arg("--own-trampoline");
+            }
+            let output = command
+                .env(sandbox::probe::DISABLE_VAR, disabled)
+                .output()
+                .expect("tier runs");
+            let text = String::from_utf8_lossy(&output.stdout);
+            let mut lines = text.lines();
+            let parsed: Option<Vec<Duration>> = lines
+                .next()
+                .map(|line| line.split(',').filter_map(|n| n.parse().ok()).map(Duration::from_nanos).collect());
+            match parsed.filter(|t| !t.is_empty()) {
+                Some(measured) => {
+                    times.extend(measured);
+                    *layers = lines.next().unwrap_or_default().to_string();
+                }
+                None => *failure = String::from_utf8_lossy(&output.stderr).into_owned(),
+            }
+        }
+        if bwrap {
+            bwrapped.extend(measure(per_round, launch_bwrap));
+        }
+    }
+    let bare = median(&mut bare);
+    println!("launching /bin/true, median of {} runs in {ROUNDS} rounds", per_round * ROUNDS);
+    match &trampoline {
+        Some(exe) => println!("namespace trampoline: {}", exe.display()),
+        None => println!("namespace trampoline: this bench's own binary"),
+    }
     println!("{:<46} {:>10} {:>10}  layers", "tier", "median", "over bare");
     row("bare spawn (std::process::Command)", bare, bare, "");
-    for (name, disabled, confined) in TIERS {
-        let exe = std::env::current_exe().expect("own path");
-        let output = Command::new(exe)
-            .args(["--tier", if confined { "confined" } else { "trusted" }, "--runs", &runs.to_string()])
-            .env(sandbox::probe::DISABLE_VAR, disabled)
-            .output()
-            .expect("tier runs");
-        let text = String::from_utf8_lossy(&output.stdout);
-        let Some((nanos, layers)) = text.trim().split_once(' ') else {
-            println!("{name:<46} failed: {}", String::from_utf8_lossy(&output.stderr));
-            continue;
-        };
-        let median = Duration::from_nanos(nanos.parse().unwrap_or(0));
-        row(name, median, bare, layers);
+    for ((name, _, _), (mut times, layers, failure)) in TIERS.iter().zip(tiers) {
+        if times.is_empty() {
+            println!("{name:<46} failed: {failure}");
+        } else {
+            row(name, median(&mut times), bare, &layers);
+        }
     }
-    if Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        let bwrap = median_of(runs, || {
-            let status = Command::new("bwrap")
-                .args(["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"])
-                .arg("/bin/true")
-                .stdout(Stdio::null())
-                .status()
-                .expect("bwrap runs");
-            assert!(status.success());
-        });
-        row("bwrap --unshare-all", bwrap, bare, "");
+    if bwrap {
+        row("bwrap --unshare-all", median(&mut bwrapped), bare, "");
     } else {
         println!("bwrap: not installed");
     }
+}
+
+/// The `takehome` binary cargo built with this bench, unless told to use the bench's own (`--own-trampoline`).
+fn real_trampoline() -> Option<PathBuf> {
+    let candidate = PathBuf::from(env!("CARGO_BIN_EXE_takehome"));
+    (candidate.is_file() && !std::env::args().any(|a| a == "--own-trampoline")).then_some(candidate)
 }
 
 fn row(name: &str, median: Duration, bare: Duration, layers: &str) {
@@ -72,19 +112,37 @@ fn row(name: &str, median: Duration, bare: Duration, layers: &str) {
     println!("{name:<46} {:>7.3} ms {:>+7.3} ms  {layers}", median.as_secs_f64() * 1e3, over * 1e3);
 }
 
-fn median_of(runs: usize, mut launch: impl FnMut()) -> Duration {
-    for _ in 0..runs.min(20) {
+fn measure(runs: usize, mut launch: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..runs.min(5) {
         launch();
     }
-    let mut times: Vec<Duration> = (0..runs)
+    (0..runs)
         .map(|_| {
             let started = Instant::now();
             launch();
             started.elapsed()
         })
-        .collect();
+        .collect()
+}
+
+fn median(times: &mut [Duration]) -> Duration {
     times.sort();
-    times[times.len() / 2]
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+fn launch_bare() {
+    let status = Command::new("/bin/true").stdout(Stdio::null()).status().expect("/bin/true runs");
+    assert!(status.success());
+}
+
+fn launch_bwrap() {
+    let status = Command::new("bwrap")
+        .args(["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"])
+        .arg("/bin/true")
+        .stdout(Stdio::null())
+        .status()
+        .expect("bwrap runs");
+    assert!(status.success());
 }
 
 fn launch_sandboxed(confined: bool) {

@@ -105,6 +105,10 @@ pub struct RunArgs {
     /// Refuse to run candidate code unless Landlock and seccomp (or namespaces) confine it.
     #[arg(long, env = "TAKEHOME_STRICT")]
     pub strict: bool,
+    /// Where protocol stages keep their history, network trace, node logs and HTML report
+    /// (default: a folder under the system's temporary folder, printed with each stage).
+    #[arg(long, env = "TAKEHOME_ARTIFACTS", value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -19,8 +19,8 @@ pub fn run(
     let loaded = spec::load(challenge)?;
     super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
-    let options = Options { mode: Mode::Grade, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
-    let reports: Vec<_> = submissions.iter().map(|dir| pipeline::grade(&loaded, dir, options)).collect();
+    let options = Options::new(Mode::Grade, args, seed, &loaded);
+    let reports: Vec<_> = submissions.iter().map(|dir| pipeline::grade(&loaded, dir, &options)).collect();
     let judge_error = reports.iter().any(|r| {
         r.cases().any(|c| c.verdict == Verdict::JudgeError)
             || r.benches.iter().any(|b| b.status == crate::bench::result::BenchStatus::JudgeError)

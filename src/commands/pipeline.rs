@@ -1,43 +1,124 @@
 //! The journey of one submission: detect, build, run every planned case (in parallel, group by group
 //! as their requirements are met), score, and gather it all in a `Report`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::cli::RunArgs;
 use crate::report::{BuildInfo, CaseResult, ChallengeInfo, GroupResult, Mode, Report, SubmissionInfo, Verdict};
 use crate::run::batch::{self, CasePlan};
+use crate::run::stages::{self, StageOptions};
 use crate::score;
-use crate::spec::{LoadedChallenge, Visibility};
+use crate::spec::{Kind, LoadedChallenge, Visibility};
 use crate::submission::{self, DetectError};
 
 /// How a grading runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub mode: Mode,
     pub seed: u64,
     pub jobs: usize,
     /// Draw progress bars on stderr.
     pub progress: bool,
+    /// Where protocol stages keep their files (a folder per submission is made inside).
+    pub artifacts: PathBuf,
+}
+
+impl Options {
+    /// The options `args` ask for, with `seed` chosen.
+    #[must_use]
+    pub fn new(mode: Mode, args: &RunArgs, seed: u64, challenge: &LoadedChallenge) -> Options {
+        let artifacts = args.artifacts.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join("takehome-runs").join(format!("{}-{}-seed{seed}", challenge.spec.id, mode_name(mode)))
+        });
+        Options { mode, seed, jobs: super::jobs(args.jobs), progress: super::show_progress(), artifacts }
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Test => "test",
+        Mode::Grade => "grade",
+        Mode::Validate => "validate",
+        Mode::Bench => "bench",
+    }
 }
 
 /// Grades the submission in `dir`. Never fails: a submission that cannot be detected or built gets a
 /// report with a CE; a grader fault on a case is that case's JE.
 #[must_use]
-pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Report {
+pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: &Options) -> Report {
     let started = Instant::now();
-    let spec = &challenge.spec;
-    let include_hidden = options.mode != Mode::Test;
     let mut report = new_report(challenge, dir, options.mode, options.seed);
-    if !include_hidden {
-        report.hidden_cases_not_run = hidden_case_count(challenge, options.seed);
-    }
     let spinner = progress_bar(options.progress, None, "building");
     let built = detect_and_build(challenge, dir, &mut report, &spinner);
     spinner.finish_and_clear();
+    if challenge.spec.kind == Kind::Protocol {
+        report.groups = stage_groups(challenge, built.as_ref(), &report, options);
+        report.hidden_cases_not_run = challenge.spec.stages.len() - stages::included(challenge, options.mode).count();
+    } else {
+        if options.mode == Mode::Test {
+            report.hidden_cases_not_run = hidden_case_count(challenge, options.seed);
+        }
+        report.groups = batch_groups(challenge, built.as_ref(), &report, options);
+    }
+    let (score, max) = score::total(&report.groups);
+    report.score = score;
+    report.max_score = max;
+    if options.mode == Mode::Grade {
+        crate::bench::add_to_report(challenge, built.as_ref(), &mut report);
+    }
+    report.duration = started.elapsed().as_secs_f64();
+    report
+}
+
+/// A protocol challenge's stages, in order; all reported as not run when there is nothing to run.
+fn stage_groups(
+    challenge: &LoadedChallenge,
+    built: Option<&submission::Built>,
+    report: &Report,
+    options: &Options,
+) -> Vec<GroupResult> {
+    let Some(built) = built else {
+        let reason = not_built_reason(report);
+        return stages::included(challenge, options.mode)
+            .map(|stage| stages::stage_group(stage, stages::stage_case(stage, Verdict::CompileError, reason.clone())))
+            .collect();
+    };
+    let stage_options = StageOptions {
+        mode: options.mode,
+        seed: options.seed,
+        artifacts: options.artifacts.join(submission_name(Path::new(&report.submission.path))),
+    };
+    let spinner = progress_bar(options.progress, None, "stage");
+    let groups = stages::run_stages(challenge, built, &stage_options, &|stage| {
+        spinner.set_message(format!("stage {} ({} node{})", stage.name, stage.nodes, if stage.nodes == 1 { "" } else { "s" }));
+    });
+    spinner.finish_and_clear();
+    groups
+}
+
+fn not_built_reason(report: &Report) -> String {
+    if report.build.log_tail.starts_with("nothing to build") {
+        "nothing to build".to_string()
+    } else {
+        "the build failed".to_string()
+    }
+}
+
+/// A batch challenge's groups, run in waves as their requirements are decided.
+fn batch_groups(
+    challenge: &LoadedChallenge,
+    built: Option<&submission::Built>,
+    report: &Report,
+    options: &Options,
+) -> Vec<GroupResult> {
+    let spec = &challenge.spec;
+    let include_hidden = options.mode != Mode::Test;
 
     let plans: Vec<(usize, Vec<CasePlan>)> = spec
         .groups
@@ -48,14 +129,10 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Repor
         .collect();
     let mut results: Vec<Option<GroupResult>> = vec![None; spec.groups.len()];
 
-    match &built {
+    match built {
         None => {
             for (index, cases) in &plans {
-                let reason = if report.build.log_tail.starts_with("nothing to build") {
-                    "nothing to build".to_string()
-                } else {
-                    "the build failed".to_string()
-                };
+                let reason = not_built_reason(report);
                 let cases = cases.iter().map(|p| not_run(p, Verdict::CompileError, &reason)).collect();
                 results[*index] = Some(group_result(challenge, *index, cases, None));
             }
@@ -101,16 +178,7 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: Options) -> Repor
             bar.finish_and_clear();
         }
     }
-
-    report.groups = results.into_iter().flatten().collect();
-    let (score, max) = score::total(&report.groups);
-    report.score = score;
-    report.max_score = max;
-    if options.mode == Mode::Grade {
-        crate::bench::add_to_report(challenge, built.as_ref(), &mut report);
-    }
-    report.duration = started.elapsed().as_secs_f64();
-    report
+    results.into_iter().flatten().collect()
 }
 
 /// A report with nothing run yet.
@@ -180,7 +248,7 @@ fn run_parallel(
     challenge: &LoadedChallenge,
     built: &submission::Built,
     cases: &[(usize, &CasePlan)],
-    options: Options,
+    options: &Options,
     bar: &ProgressBar,
 ) -> Vec<CaseResult> {
     let next = AtomicUsize::new(0);

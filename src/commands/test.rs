@@ -18,8 +18,8 @@ pub fn run(
     let loaded = spec::load(challenge)?;
     super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
-    let options = Options { mode: Mode::Test, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
-    let report = pipeline::grade(&loaded, dir, options);
+    let options = Options::new(Mode::Test, args, seed, &loaded);
+    let report = pipeline::grade(&loaded, dir, &options);
     let judge_error = report.cases().any(|c| c.verdict == Verdict::JudgeError);
     let passed = report.all_passed();
     let set = ReportSet {

@@ -11,8 +11,7 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
     let loaded = spec::load(challenge)?;
     super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
-    let options =
-        Options { mode: Mode::Validate, seed, jobs: super::jobs(args.jobs), progress: super::show_progress() };
+    let options = Options::new(Mode::Validate, args, seed, &loaded);
     let paint = |ok: bool, text: &str| match (color, ok) {
         (false, _) => text.to_string(),
         (true, true) => format!("\x1b[32m{text}\x1b[0m"),
@@ -38,7 +37,7 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         .into());
     }
     for reference in &loaded.spec.validate.references {
-        let report = pipeline::grade(&loaded, &loaded.path(reference), options);
+        let report = pipeline::grade(&loaded, &loaded.path(reference), &options);
         let failures = reference_failures(&report);
         let ok = failures.is_empty();
         super::say_line(format!(
@@ -55,7 +54,7 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         problems.extend(failures.into_iter().map(|f| format!("reference {reference}: {f}")));
     }
     for bad in &loaded.spec.validate.known_bad {
-        let report = pipeline::grade(&loaded, &loaded.path(&bad.path), options);
+        let report = pipeline::grade(&loaded, &loaded.path(&bad.path), &options);
         let verdict = Verdict::parse(&bad.verdict).unwrap_or(Verdict::JudgeError);
         let outcome = known_bad_outcome(&loaded, bad, verdict, &report);
         let ok = outcome.is_ok();

@@ -220,6 +220,12 @@ fn write_group(out: &mut String, report: &Report, group: &GroupResult, style: St
     let name_width = group.cases.iter().map(|c| visible_controls(&c.name).chars().count()).max().unwrap_or(0);
     for case in &group.cases {
         write_case_row(out, case, tag_width, name_width, style);
+        for note in &case.notes {
+            let _ = writeln!(out, "      {}", style.paint(DIM, &visible_controls(note)));
+        }
+        if let Some(folder) = &case.artifacts {
+            let _ = writeln!(out, "      {}", style.paint(DIM, &format!("files: {}", visible_controls(folder))));
+        }
         if case.verdict != Verdict::Accepted {
             write_case_details(out, report, case, style);
         }
@@ -483,6 +489,18 @@ mod tests {
         assert_eq!(lines[1], "submission: alice (python: found main.py) · build ok (cached)");
         assert_eq!(lines[2], "seed: 1234 (rerun with --seed 1234)");
         assert_eq!(lines[3], "sandbox: namespaces, rlimits");
+    }
+
+    #[test]
+    fn notes_and_the_files_folder_show_under_any_verdict() {
+        let mut report = sample::report(Mode::Grade);
+        let case = &mut report.groups[0].cases[0];
+        assert_eq!(case.verdict, Verdict::Accepted);
+        case.notes = vec!["2000 requests · 400/s ok".into(), "msgs-per-op 2.00\u{1b}[31m".into()];
+        case.artifacts = Some("/tmp/runs/stage".into());
+        let text = plain(&report);
+        assert!(text.contains("\n      2000 requests · 400/s ok\n      msgs-per-op 2.00\u{241b}[31m\n"), "{text}");
+        assert!(text.contains("\n      files: /tmp/runs/stage\n"), "{text}");
     }
 
     #[test]

@@ -5,8 +5,11 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod protocol_html;
 #[cfg(test)]
 pub(crate) mod sample;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -232,6 +235,15 @@ pub struct CaseResult {
     pub seed: Option<u64>,
     /// What the candidate needs to see to fix it. Never set for hidden cases in `test` mode.
     pub feedback: Option<Feedback>,
+    /// Figures of a protocol stage by name (`throughput`, `latency-p99-ms`, `msgs-per-op-servers` ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
+    /// Lines shown under the case whatever its verdict (a protocol stage's figures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Where the run's files are kept (a protocol stage's history, network trace and HTML report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<String>,
 }
 
 /// Details shown on failure.

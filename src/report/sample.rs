@@ -27,6 +27,9 @@ fn case(name: &str, verdict: Verdict) -> CaseResult {
         weight: 1.0,
         seed: None,
         feedback: None,
+        metrics: Default::default(),
+        notes: Vec::new(),
+        artifacts: None,
     }
 }
 

@@ -56,6 +56,9 @@ impl CasePlan {
                 Source::Written { .. } => None,
             },
             feedback: None,
+            metrics: Default::default(),
+            notes: Vec::new(),
+            artifacts: None,
         }
     }
 }
@@ -106,7 +109,7 @@ pub fn plan_group(challenge: &LoadedChallenge, group_index: usize, run_seed: u64
 }
 
 /// A case's seed from the run's seed and the case's name (FNV-1a then splitmix64's finaliser).
-fn mix(seed: u64, name: &str) -> u64 {
+pub(crate) fn mix(seed: u64, name: &str) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ seed;
     for byte in name.bytes() {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);

@@ -4,15 +4,21 @@
 //!
 //! The child joins by writing "0" to `cgroup.procs` of each controller: precomputed paths, plain
 //! open/write/close, so it is async-signal-safe between fork and exec.
+//!
+//! Making and removing a memory cgroup costs more than a short run itself, so a group left empty by its
+//! run goes back to a small pool and is given to the next run with its limits set afresh. Pooled groups
+//! outlive the grader; each grader removes the ones of graders that are gone when it starts.
 
 use std::ffi::CString;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const MEMORY_ROOT: &str = "/sys/fs/cgroup/memory";
 const PIDS_ROOT: &str = "/sys/fs/cgroup/pids";
+const FREEZER_ROOT: &str = "/sys/fs/cgroup/freezer";
 /// Our folder under each controller; one subfolder per run.
 const OURS: &str = "takehome";
 
@@ -28,45 +34,122 @@ pub fn available() -> Result<(), String> {
         }
         std::fs::create_dir_all(&ours).map_err(|e| format!("cannot create {}: {e}", ours.display()))?;
     }
+    remove_groups_of_gone_graders();
     Ok(())
 }
 
-/// One run's cgroup in both controllers; removed (after killing what is left) on drop.
+/// Groups left empty by their runs, ready for the next (without a freezer).
+static POOL: Mutex<Vec<Dirs>> = Mutex::new(Vec::new());
+/// Enough for the runs a grader has going at once.
+const POOL_SIZE: usize = 8;
+
+/// Removes `<pid>-<n>` groups whose grader no longer runs (pooled groups, or left by a crash).
+fn remove_groups_of_gone_graders() {
+    for root in [MEMORY_ROOT, PIDS_ROOT, FREEZER_ROOT] {
+        let Ok(entries) = std::fs::read_dir(Path::new(root).join(OURS)) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let owner = name.to_str().and_then(|n| n.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok());
+            if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+}
+
+/// The folders of one group.
 #[derive(Debug)]
-pub struct RunGroup {
+struct Dirs {
     memory: PathBuf,
     pids: PathBuf,
+    freezer: Option<PathBuf>,
+}
+
+impl Dirs {
+    fn make(freezer: bool) -> io::Result<Dirs> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let memory = Path::new(MEMORY_ROOT).join(OURS).join(&name);
+        let pids = Path::new(PIDS_ROOT).join(OURS).join(&name);
+        std::fs::create_dir(&memory)?;
+        if let Err(error) = std::fs::create_dir(&pids) {
+            let _ = std::fs::remove_dir(&memory);
+            return Err(error);
+        }
+        let freezer = freezer.then(|| Path::new(FREEZER_ROOT).join(OURS)).filter(|ours| {
+            Path::new(FREEZER_ROOT).join("cgroup.procs").exists() && std::fs::create_dir_all(ours).is_ok()
+        });
+        let freezer = freezer.map(|ours| ours.join(&name)).filter(|dir| std::fs::create_dir(dir).is_ok());
+        Ok(Dirs { memory, pids, freezer })
+    }
+
+    fn remove(&self) {
+        // A killed process leaves its cgroup a moment after it dies.
+        for dir in [Some(&self.memory), Some(&self.pids), self.freezer.as_ref()].into_iter().flatten() {
+            for _ in 0..50 {
+                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+}
+
+/// One run's cgroup in both controllers; emptied (killing what is left) on drop, then pooled or removed.
+#[derive(Debug)]
+pub struct RunGroup {
+    dirs: Dirs,
+    /// The OOM kills the group had seen before this run (a pooled group keeps its count).
+    oom_kills_before: u64,
     /// `cgroup.procs` of each, for the child to join.
-    pub join: [CString; 2],
+    pub join: Vec<CString>,
 }
 
 impl RunGroup {
-    /// Makes the cgroup with `memory` bytes (no swap beyond it) and at most `tasks` processes and threads.
-    pub fn create(memory: Option<u64>, tasks: u64) -> io::Result<RunGroup> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let memory_dir = Path::new(MEMORY_ROOT).join(OURS).join(&name);
-        let pids_dir = Path::new(PIDS_ROOT).join(OURS).join(&name);
-        std::fs::create_dir(&memory_dir)?;
-        if let Err(error) = std::fs::create_dir(&pids_dir) {
-            let _ = std::fs::remove_dir(&memory_dir);
-            return Err(error);
+    /// A cgroup with `memory` bytes (no swap beyond it) and at most `tasks` processes and threads, and a
+    /// freezer when asked for and the machine has one: a pooled one when there is, else a new one.
+    pub fn create(memory: Option<u64>, tasks: u64, freezer: bool) -> io::Result<RunGroup> {
+        let pooled = if freezer { None } else { POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop() };
+        if let Some(dirs) = pooled {
+            match RunGroup::configure(dirs, memory, tasks) {
+                Ok(group) => return Ok(group),
+                // Memory still charged to it that cannot be reclaimed below the new limit: start afresh.
+                Err((dirs, _)) => dirs.remove(),
+            }
         }
-        let procs = |dir: &Path| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
-        let group = RunGroup { join: [procs(&memory_dir)?, procs(&pids_dir)?], memory: memory_dir, pids: pids_dir };
-        if let Some(memory) = memory {
-            std::fs::write(group.memory.join("memory.limit_in_bytes"), memory.to_string())?;
-            // Present only with swap accounting; without it there is no swap to account anyway.
-            let _ = std::fs::write(group.memory.join("memory.memsw.limit_in_bytes"), memory.to_string());
-        }
-        std::fs::write(group.pids.join("pids.max"), tasks.to_string())?;
-        Ok(group)
+        RunGroup::configure(Dirs::make(freezer)?, memory, tasks).map_err(|(dirs, error)| {
+            dirs.remove();
+            error
+        })
     }
 
-    /// Whether the kernel's OOM killer acted in the group.
+    fn configure(dirs: Dirs, memory: Option<u64>, tasks: u64) -> Result<RunGroup, (Dirs, io::Error)> {
+        let procs = |dir: &Path| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
+        let join: Result<Vec<CString>, _> =
+            [Some(&dirs.memory), Some(&dirs.pids), dirs.freezer.as_ref()].into_iter().flatten().map(|d| procs(d)).collect();
+        let join = match join {
+            Ok(join) => join,
+            Err(error) => return Err((dirs, error.into())),
+        };
+        let limit = memory.map_or_else(|| "-1".to_string(), |m| m.to_string());
+        // memsw (present only with swap accounting) may never be below the limit: lift it first.
+        let memsw = dirs.memory.join("memory.memsw.limit_in_bytes");
+        let _ = std::fs::write(&memsw, "-1");
+        if let Err(error) = std::fs::write(dirs.memory.join("memory.limit_in_bytes"), &limit) {
+            return Err((dirs, error));
+        }
+        let _ = std::fs::write(&memsw, &limit);
+        if let Err(error) = std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()) {
+            return Err((dirs, error));
+        }
+        let oom_kills_before = oom_kills(&dirs.memory);
+        Ok(RunGroup { dirs, oom_kills_before, join })
+    }
+
+    /// Whether the kernel's OOM killer acted in the group during this run.
     pub fn oom_killed(&self) -> bool {
-        let text = std::fs::read_to_string(self.memory.join("memory.oom_control")).unwrap_or_default();
-        text.lines().any(|line| line.strip_prefix("oom_kill ").is_some_and(|n| n.trim() != "0"))
+        oom_kills(&self.dirs.memory) > self.oom_kills_before
     }
 
     /// Kills every process in the group until none is left (a fork racing the kill is caught next round).
@@ -82,13 +165,52 @@ impl RunGroup {
                     libc::kill(pid, libc::SIGKILL);
                 }
             }
+            // Frozen processes die only once thawed (cgroup v1).
+            if self.dirs.freezer.is_some() {
+                let _ = self.freeze(false);
+            }
             super::reaper::reap_orphans();
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 
+    /// Sends `signal` once to every process now in the group.
+    pub fn signal(&self, signal: libc::c_int) {
+        for pid in self.members() {
+            // SAFETY: kill has no memory effects; the pid is a member of our group.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+
+    /// Whether the group can be frozen.
+    pub fn has_freezer(&self) -> bool {
+        self.dirs.freezer.is_some()
+    }
+
+    /// Freezes (`true`) or thaws every process of the group; a freeze waits until the kernel says it is
+    /// done (or a second has passed). Errors when the group has no freezer.
+    pub fn freeze(&self, frozen: bool) -> io::Result<()> {
+        let Some(dir) = &self.dirs.freezer else {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "this cgroup has no freezer"));
+        };
+        let state = dir.join("freezer.state");
+        std::fs::write(&state, if frozen { "FROZEN" } else { "THAWED" })?;
+        if frozen {
+            for _ in 0..1000 {
+                if std::fs::read_to_string(&state)?.trim() == "FROZEN" {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the cgroup did not freeze within a second"));
+        }
+        Ok(())
+    }
+
     fn members(&self) -> Vec<libc::pid_t> {
-        std::fs::read_to_string(self.pids.join("cgroup.procs"))
+        std::fs::read_to_string(self.dirs.pids.join("cgroup.procs"))
             .unwrap_or_default()
             .split_whitespace()
             .filter_map(|pid| pid.parse().ok())
@@ -99,16 +221,25 @@ impl RunGroup {
 impl Drop for RunGroup {
     fn drop(&mut self) {
         self.kill_all();
-        // A killed process leaves its cgroup a moment after it dies.
-        for dir in [&self.memory, &self.pids] {
-            for _ in 0..50 {
-                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(2));
+        let dirs = std::mem::replace(
+            &mut self.dirs,
+            Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None },
+        );
+        if dirs.freezer.is_none() && self.members().is_empty() {
+            let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if pool.len() < POOL_SIZE {
+                pool.push(dirs);
+                return;
             }
         }
+        dirs.remove();
     }
+}
+
+/// The OOM kills a memory group has seen (`oom_kill` of memory.oom_control).
+fn oom_kills(memory: &Path) -> u64 {
+    let text = std::fs::read_to_string(memory.join("memory.oom_control")).unwrap_or_default();
+    text.lines().find_map(|line| line.strip_prefix("oom_kill ")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -145,12 +276,29 @@ mod tests {
         if available().is_err() {
             return;
         }
-        let group = RunGroup::create(Some(64 << 20), 32).unwrap();
-        assert_eq!(read_number(&group.pids.join("pids.max")), Some(32));
-        assert_eq!(read_number(&group.memory.join("memory.limit_in_bytes")), Some(64 << 20));
+        let group = RunGroup::create(Some(64 << 20), 32, true).unwrap();
+        assert_eq!(read_number(&group.dirs.pids.join("pids.max")), Some(32));
+        assert_eq!(read_number(&group.dirs.memory.join("memory.limit_in_bytes")), Some(64 << 20));
         assert!(!group.oom_killed());
-        let dirs = [group.memory.clone(), group.pids.clone()];
+        let dirs = [group.dirs.memory.clone(), group.dirs.pids.clone()];
         drop(group);
+        // With a freezer it is never pooled.
         assert!(dirs.iter().all(|d| !d.exists()));
+    }
+
+    #[test]
+    fn a_pooled_group_gets_its_limits_afresh() {
+        if available().is_err() {
+            return;
+        }
+        let first = RunGroup::create(Some(64 << 20), 32, false).unwrap();
+        let dirs = first.dirs.memory.clone();
+        drop(first);
+        // Another test may take it from the pool first: then this one is new, and the check still holds.
+        let second = RunGroup::create(None, 48, false).unwrap();
+        assert_eq!(read_number(&second.dirs.pids.join("pids.max")), Some(48));
+        assert!(read_number(&second.dirs.memory.join("memory.limit_in_bytes")).unwrap() > 1 << 40);
+        assert!(!second.oom_killed());
+        let _ = dirs;
     }
 }

@@ -35,9 +35,9 @@ impl Prepared {
         layers: &Layers,
         cwd: &Path,
         env: &[(OsString, OsString)],
-        limits: &RunLimits,
-        run_as: Option<u32>,
+        needs: &Needs,
     ) -> io::Result<Prepared> {
+        let Needs { limits, run_as, freezer } = *needs;
         let access = access(confinement, cwd, env);
         let landlock = if layers.landlock_abi > 0 {
             landlock::ruleset(&access).map_err(|e| io::Error::other(format!("landlock: {e}")))?
@@ -46,7 +46,8 @@ impl Prepared {
         };
         let seccomp = if layers.seccomp { seccomp::filters(confinement.network) } else { None };
         let cgroup = if layers.cgroup {
-            Some(RunGroup::create(limits.memory.map(|m| m.saturating_add(CGROUP_MEMORY_SLACK)), confinement.tasks)?)
+            let memory = limits.memory.map(|m| m.saturating_add(CGROUP_MEMORY_SLACK));
+            Some(RunGroup::create(memory, confinement.tasks, freezer)?)
         } else {
             None
         };
@@ -74,14 +75,31 @@ impl Prepared {
     }
 }
 
+/// What a run asks of its confinement besides the [`Confinement`] itself.
+#[derive(Clone, Copy)]
+pub struct Needs<'a> {
+    pub limits: &'a RunLimits,
+    /// The unprivileged user the run switches to, if any.
+    pub run_as: Option<u32>,
+    /// A cgroup freezer, to pause a long-lived process (where the machine has one).
+    pub freezer: bool,
+}
+
 /// What the closure between fork and exec owns.
 pub struct ChildSide {
     pub landlock: Option<RawFd>,
     pub seccomp: Option<(Vec<seccomp::Instruction>, Vec<seccomp::Instruction>)>,
-    pub cgroup: Option<[CString; 2]>,
+    pub cgroup: Option<Vec<CString>>,
     pub nproc: Option<u64>,
     /// The layers after the cgroup and rlimits are the trampoline's to apply.
     pub trampoline: bool,
+}
+
+impl ChildSide {
+    /// Nothing beyond the always-on layer (trusted helpers).
+    pub fn unconfined() -> ChildSide {
+        ChildSide { landlock: None, seccomp: None, cgroup: None, nproc: None, trampoline: false }
+    }
 }
 
 fn access(confinement: &Confinement, cwd: &Path, env: &[(OsString, OsString)]) -> landlock::Access {

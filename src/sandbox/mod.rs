@@ -15,24 +15,28 @@
 //! The only module with `unsafe`: each block says why it is sound.
 #![allow(unsafe_code)]
 
+mod affinity;
 mod cgroup;
 mod confine;
 pub mod landlock;
+mod launch;
 pub mod namespaces;
 pub mod probe;
 mod reaper;
 mod seccomp;
 mod signals;
+mod spawn;
+mod tree_usage;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 pub use signals::signal_name;
+pub use spawn::{SpawnUsage, Spawned, spawn};
 
 use crate::report::LimitHit;
 
@@ -217,143 +221,26 @@ const POLL_INTERVAL_MS: i32 = 5;
 /// Runs the plan to its end. Errors are the grader's (cannot spawn, cannot poll), not the program's:
 /// a program that cannot be executed comes back as an `io::Error` too.
 pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
-    let layers = probe::layers();
-    let drop_to = (plan.drop_privileges && is_root()).then_some(UNPRIVILEGED_ID);
-    let env = if drop_to.is_some() { reachable_path(&plan.env) } else { plan.env.clone() };
-    let program = resolve_program(&plan.program, &env);
-    let prepared = match &plan.confine {
-        Some(confinement) => Some(confine::Prepared::new(confinement, layers, &plan.cwd, &env, &plan.limits, drop_to)?),
-        None => None,
-    };
-    let child = prepared.as_ref().map(confine::Prepared::for_child);
-    // Through the trampoline, the program's own CPU time and peak memory come back on this pipe.
-    let mut usage_pipe: Option<(OwnedFd, OwnedFd)> = None;
-    let mut command = if let Some(child) = child.as_ref().filter(|c| c.trampoline) {
-        // The trampoline's exec cannot report a missing program the way a direct spawn does.
-        check_executable(&program)?;
-        let nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
-        usage_pipe = Some(pipe()?);
-        let relay = usage_pipe.as_ref().map(|(_, write)| write.as_raw_fd());
-        namespaces::command(&program, &plan.args, child.landlock, relay, child.seccomp.is_some(), nproc)
-    } else {
-        let mut command = Command::new(&program);
-        command.args(&plan.args);
-        command
-    };
-    command
-        .current_dir(&plan.cwd)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    match &plan.stdin {
-        Input::Null => command.stdin(Stdio::null()),
-        Input::File(path) => command.stdin(std::fs::File::open(path)?),
-        Input::Bytes(_) => command.stdin(Stdio::piped()),
-    };
-    let limits = plan.limits;
-    let relay_fd = usage_pipe.as_ref().map(|(_, write)| write.as_raw_fd());
-    let child = child.unwrap_or(confine::ChildSide {
-        landlock: None,
-        seccomp: None,
-        cgroup: None,
-        nproc: None,
-        trampoline: false,
-    });
-    // SAFETY: the closure runs in the child between fork and exec. It calls only async-signal-safe
-    // system calls (setsid, prctl, open/write/close, setrlimit, close_range, fcntl, setgroups, setgid,
-    // setuid, landlock_restrict_self, seccomp) on values computed before the fork, and allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if let Some(procs) = &child.cgroup {
-                for path in procs {
-                    cgroup::join(path)?;
-                }
-            }
-            set_limit(libc::RLIMIT_CORE, 0)?;
-            if let Some(cpu) = limits.cpu_time {
-                // A backstop: the poller below stops the run at the exact limit.
-                set_limit(libc::RLIMIT_CPU, cpu.as_secs() + 2)?;
-            }
-            if let Some(memory) = limits.memory {
-                set_limit(libc::RLIMIT_DATA, memory.saturating_mul(2))?;
-            }
-            if let Some(size) = limits.file_size {
-                set_limit(libc::RLIMIT_FSIZE, size)?;
-            }
-            if let Some(files) = limits.open_files {
-                set_limit(libc::RLIMIT_NOFILE, files)?;
-            }
-            if let Some(tasks) = child.nproc {
-                set_limit(libc::RLIMIT_NPROC, tasks)?;
-            }
-            // Mark every inherited descriptor close-on-exec (closing would break std's exec-error pipe).
-            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_uint);
-            if let Some(id) = drop_to
-                && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 || libc::setuid(id) != 0)
-            {
-                return Err(io::Error::last_os_error());
-            }
-            // After the change of user, which clears it.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
-            // Every sandboxed process carries it: the mark by which the reaper knows our orphans.
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if child.trampoline {
-                // The trampoline confines the program inside the namespaces; it needs the ruleset open.
-                for fd in [child.landlock, relay_fd].into_iter().flatten() {
-                    libc::fcntl(fd, libc::F_SETFD, 0);
-                }
-                return Ok(());
-            }
-            if let Some(fd) = child.landlock {
-                landlock::restrict_self(fd)?;
-            }
-            if let Some((deny, hide_clone3)) = &child.seccomp {
-                seccomp::install(deny)?;
-                seccomp::install(hide_clone3)?;
-            }
-            Ok(())
-        });
-    }
-    let started = Instant::now();
-    let (mut spawned, pid) = {
-        // Registered under the reaper's lock, so no sweep takes the new leader for an orphan.
-        let mut registry = reaper::lock();
-        let spawned = command.spawn()?;
-        let pid = spawned.id() as libc::pid_t;
-        registry.register(pid);
-        (spawned, pid)
-    };
     let stdin = match &plan.stdin {
-        Input::Bytes(bytes) => spawned.stdin.take().map(|pipe| (OwnedFd::from(pipe), bytes.as_slice())),
+        Input::Null => Stdio::null(),
+        Input::File(path) => Stdio::from(std::fs::File::open(path)?),
+        Input::Bytes(_) => Stdio::piped(),
+    };
+    let mut launched = launch::launch(plan, probe::layers(), launch::Extras { stdin, freezer: false })?;
+    let pid = launched.pid;
+    let stdin = match &plan.stdin {
+        Input::Bytes(bytes) => launched.child.stdin.take().map(|pipe| (OwnedFd::from(pipe), bytes.as_slice())),
         _ => None,
     };
-    let stdout = OwnedFd::from(spawned.stdout.take().expect("stdout is piped"));
-    let stderr = OwnedFd::from(spawned.stderr.take().expect("stderr is piped"));
-    drop(command);
-    let usage_reader = usage_pipe.map(|(read, _write)| read);
-    let mut supervisor = Supervisor::new(pid, started, limits)?;
-    if usage_reader.is_some() {
-        supervisor.wrapper_depth = 2;
-    }
+    let stdout = OwnedFd::from(launched.child.stdout.take().expect("stdout is piped"));
+    let stderr = OwnedFd::from(launched.child.stderr.take().expect("stderr is piped"));
+    let mut supervisor = Supervisor::new(pid, launched.started, plan.limits)?;
+    supervisor.wrapper_depth = launched.wrapper_depth();
     let result = supervisor.watch(stdin, stdout, stderr);
     // Whatever happened, nothing of the run outlives it.
-    kill_group(pid);
-    reaper::kill_seen(&supervisor.seen);
-    let mut oom_killed = false;
-    if let Some(group) = prepared.as_ref().and_then(|p| p.cgroup.as_ref()) {
-        oom_killed = group.oom_killed();
-        group.kill_all();
-    }
-    reaper::unregister(pid);
-    reaper::reap_orphans();
-    drop(prepared);
-    let relayed = usage_reader.and_then(|fd| namespaces::read_usage(&fd));
+    let oom_killed = launch::contain_leftovers(pid, &supervisor.seen, launched.cgroup());
+    drop(launched.prepared.take());
+    let relayed = launched.usage_reader.as_ref().and_then(namespaces::read_usage);
     result.map(|mut outcome| {
         if let Some(usage) = relayed {
             outcome.cpu_time = usage.cpu_time;
@@ -468,8 +355,6 @@ struct Supervisor {
     limits: RunLimits,
     limit_hit: Option<LimitHit>,
     peak_polled: u64,
-    ticks_per_second: f64,
-    page_size: u64,
     /// Levels of the tree above the program (2 through the trampoline: itself and the namespace's init).
     wrapper_depth: u32,
     /// Every process of the run seen while sampling, with its start time (to tell a reused pid).
@@ -478,8 +363,6 @@ struct Supervisor {
 
 impl Supervisor {
     fn new(pid: libc::pid_t, started: Instant, limits: RunLimits) -> io::Result<Self> {
-        // SAFETY: sysconf only reads configuration values.
-        let (ticks, page) = unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
         Ok(Supervisor {
             pid,
             started,
@@ -488,8 +371,6 @@ impl Supervisor {
             peak_polled: 0,
             seen: std::collections::HashMap::new(),
             wrapper_depth: 0,
-            ticks_per_second: if ticks > 0 { ticks as f64 } else { 100.0 },
-            page_size: if page > 0 { page as u64 } else { 4096 },
         })
     }
 
@@ -655,7 +536,7 @@ impl Supervisor {
         let status = decode(status);
         let mut limit_hit = self.limit_hit;
         if limit_hit.is_none() {
-            limit_hit = self.classify_after_exit(status, cpu_time, peak_memory);
+            limit_hit = classify_after_exit(&self.limits, status, cpu_time, peak_memory);
         }
         if let Some(keep) = stderr_buf.len().checked_sub(self.limits.stderr_kept) {
             stderr_buf.drain(..keep);
@@ -663,56 +544,12 @@ impl Supervisor {
         Ok(Outcome { status, cpu_time, wall_time, peak_memory, limit_hit, stdout: stdout_buf, stderr: stderr_buf })
     }
 
-    /// A limit the kernel enforced for us (RLIMIT_CPU's SIGXCPU, RLIMIT_DATA's failed allocation).
-    fn classify_after_exit(&self, status: Status, cpu_time: Duration, peak_memory: u64) -> Option<LimitHit> {
-        if status == Status::Exited(0) {
-            return None;
-        }
-        if let Some(cpu) = self.limits.cpu_time
-            && (cpu_time >= cpu || status == Status::Signaled(libc::SIGXCPU))
-        {
-            return Some(LimitHit::CpuTime);
-        }
-        if let Some(memory) = self.limits.memory
-            && peak_memory >= memory
-        {
-            return Some(LimitHit::Memory);
-        }
-        None
-    }
-
     /// Checks CPU time and resident memory of the process and its descendants.
     fn sample(&mut self) {
-        let mut cpu_ticks = 0u64;
-        let mut rss_pages = 0u64;
-        for (pid, depth) in reaper::tree_levels(self.pid) {
-            if depth < self.wrapper_depth {
-                // The trampoline and the namespace's init: the grader's code, not the program's.
-                continue;
-            }
-            if pid != self.pid
-                && let std::collections::hash_map::Entry::Vacant(entry) = self.seen.entry(pid)
-                && let Some(started) = reaper::start_time(pid)
-            {
-                entry.insert(started);
-            }
-            if let Some((ticks, pages)) = read_stat(pid) {
-                cpu_ticks += ticks;
-                rss_pages += pages;
-            }
-        }
-        let rss = rss_pages * self.page_size;
-        self.peak_polled = self.peak_polled.max(rss);
-        if let Some(memory) = self.limits.memory
-            && rss > memory
-        {
-            self.stop(LimitHit::Memory);
-            return;
-        }
-        if let Some(cpu) = self.limits.cpu_time
-            && cpu_ticks as f64 / self.ticks_per_second >= cpu.as_secs_f64()
-        {
-            self.stop(LimitHit::CpuTime);
+        let usage = tree_usage::sample(self.pid, self.wrapper_depth, &mut self.seen);
+        self.peak_polled = self.peak_polled.max(usage.rss);
+        if let Some(hit) = over_limit(&self.limits, usage) {
+            self.stop(hit);
         }
     }
 
@@ -729,18 +566,24 @@ impl Supervisor {
     }
 
     fn wait(&self, flags: i32) -> io::Result<Option<(i32, libc::rusage)>> {
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: wait4 writes into the two locals we pass; `pid` is our own unreaped child.
-        let result = unsafe { libc::wait4(self.pid, &mut status, flags, &mut usage) };
-        match result {
-            0 => Ok(None),
-            r if r == self.pid => Ok(Some((status, usage))),
-            _ => {
-                let error = io::Error::last_os_error();
-                if error.kind() == io::ErrorKind::Interrupted { Ok(None) } else { Err(error) }
-            }
+        wait_child(self.pid, flags)
+    }
+}
+
+/// wait4 on our child `pid`: its raw status and rusage once it has ended (`None` while it runs with
+/// WNOHANG, or when interrupted).
+fn wait_child(pid: libc::pid_t, flags: i32) -> io::Result<Option<(i32, libc::rusage)>> {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes into the two locals we pass; `pid` is our own unreaped child.
+    let result = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+    match result {
+        0 => Ok(None),
+        r if r == pid => Ok(Some((status, usage))),
+        _ => {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::Interrupted { Ok(None) } else { Err(error) }
         }
     }
 }
@@ -757,16 +600,33 @@ fn decode(status: i32) -> Status {
     }
 }
 
-/// (utime + stime in clock ticks, resident pages) from /proc/<pid>/stat.
-fn read_stat(pid: libc::pid_t) -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    let fields: Vec<&str> = text[text.rfind(')')? + 2..].split_whitespace().collect();
-    // After the name: state is field 0, utime 11, stime 12, rss 21.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    let rss: u64 = fields.get(21)?.parse().ok()?;
-    Some((utime + stime, rss))
+/// The limit a polled tree is over, if any (memory first: it is the one that hurts the machine).
+fn over_limit(limits: &RunLimits, usage: tree_usage::TreeUsage) -> Option<LimitHit> {
+    if limits.memory.is_some_and(|memory| usage.rss > memory) {
+        return Some(LimitHit::Memory);
+    }
+    if limits.cpu_time.is_some_and(|cpu| usage.cpu_time >= cpu) {
+        return Some(LimitHit::CpuTime);
+    }
+    None
+}
+
+/// A limit the kernel enforced for us (RLIMIT_CPU's SIGXCPU, RLIMIT_DATA's failed allocation).
+fn classify_after_exit(limits: &RunLimits, status: Status, cpu_time: Duration, peak_memory: u64) -> Option<LimitHit> {
+    if status == Status::Exited(0) {
+        return None;
+    }
+    if let Some(cpu) = limits.cpu_time
+        && (cpu_time >= cpu || status == Status::Signaled(libc::SIGXCPU))
+    {
+        return Some(LimitHit::CpuTime);
+    }
+    if let Some(memory) = limits.memory
+        && peak_memory >= memory
+    {
+        return Some(LimitHit::Memory);
+    }
+    None
 }
 
 /// A trusted plan with a small PATH and a 5 s wall limit, for tests across the crate.

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use super::affinity::Mask;
 use super::{landlock, seccomp};
 
 /// `argv[0]` that makes the grader's binary act as the trampoline.
@@ -40,6 +41,13 @@ pub fn enter_or_enable() {
     if let Ok(exe) = std::env::current_exe() {
         let _ = EXE.set(exe);
     }
+}
+
+/// Makes `exe`, a binary that calls [`enter_or_enable`] first in its `main`, the trampoline of this
+/// process's runs: for embedders and test binaries whose own `main` cannot. To be called before the
+/// first run (the layers are probed once); returns false when a trampoline was already registered.
+pub fn enable_with(exe: PathBuf) -> bool {
+    EXE.set(exe).is_ok()
 }
 
 /// Whether this process can start trampolines.
@@ -136,7 +144,8 @@ fn write_file(path: &std::ffi::CStr, text: &std::ffi::CStr) -> io::Result<()> {
 
 /// The command that runs `program` through the trampoline: `landlock` is a ruleset descriptor the
 /// child keeps open across exec, `relay` a pipe for the program's [`Usage`], `nproc` the process limit
-/// inside the namespace.
+/// inside the namespace, `affinity` the CPU set the program gets back (the trampoline and init keep the
+/// one they start with).
 pub fn command(
     program: &OsStr,
     args: &[OsString],
@@ -144,6 +153,7 @@ pub fn command(
     relay: Option<i32>,
     seccomp: bool,
     nproc: u64,
+    affinity: Option<&Mask>,
 ) -> Command {
     let exe = EXE.get().cloned().unwrap_or_default();
     let mut command = Command::new(exe);
@@ -153,6 +163,7 @@ pub fn command(
     command.arg(fd(relay));
     command.arg(if seccomp { "seccomp" } else { "-" });
     command.arg(nproc.to_string());
+    command.arg(affinity.map_or_else(|| "-".to_string(), Mask::to_arg));
     command.arg("--").arg(program).args(args);
     command
 }
@@ -175,13 +186,16 @@ struct Request {
     relay: Option<i32>,
     seccomp: bool,
     nproc: u64,
+    affinity: Option<Mask>,
     program: OsString,
     args: Vec<OsString>,
 }
 
 fn parse(args: &[OsString]) -> io::Result<Request> {
     let bad = || io::Error::new(io::ErrorKind::InvalidInput, "malformed trampoline arguments");
-    let [landlock, relay, seccomp, nproc, separator, program, rest @ ..] = args else { return Err(bad()) };
+    let [landlock, relay, seccomp, nproc, affinity, separator, program, rest @ ..] = args else {
+        return Err(bad());
+    };
     if separator != "--" {
         return Err(bad());
     }
@@ -194,6 +208,7 @@ fn parse(args: &[OsString]) -> io::Result<Request> {
         relay: fd(relay)?,
         seccomp: seccomp == "seccomp",
         nproc: number(nproc)?,
+        affinity: if affinity == "-" { None } else { Some(affinity.to_str().and_then(Mask::from_arg).ok_or_else(bad)?) },
         program: program.clone(),
         args: rest.to_vec(),
     })
@@ -373,6 +388,10 @@ fn init_main(request: &Request, status_pipe: i32) -> ! {
 
 /// Applies the process limit, Landlock and seccomp, then execs. Returns only on failure.
 fn exec_confined(request: &Request) -> io::Error {
+    if let Some(mask) = &request.affinity {
+        // Best effort: a CPU taken away meanwhile leaves the program where the trampoline was.
+        mask.apply();
+    }
     let limit = libc::rlimit { rlim_cur: request.nproc, rlim_max: request.nproc };
     // SAFETY: plain system calls on values we own; this process is single-threaded.
     unsafe {
@@ -426,13 +445,15 @@ mod tests {
 
     #[test]
     fn trampoline_arguments_round_trip() {
-        let command = command(OsStr::new("/bin/echo"), &["hi".into()], Some(7), None, true, 64);
+        let mask = Mask::current();
+        let command = command(OsStr::new("/bin/echo"), &["hi".into()], Some(7), None, true, 64, mask.as_ref());
         let args: Vec<OsString> = command.get_args().map(OsStr::to_os_string).collect();
         let request = parse(&args).unwrap();
         assert_eq!(request.landlock, Some(7));
         assert_eq!(request.relay, None);
         assert!(request.seccomp);
         assert_eq!(request.nproc, 64);
+        assert_eq!(request.affinity.map(|m| m.to_arg()), mask.map(|m| m.to_arg()));
         assert_eq!(request.program, "/bin/echo");
         assert_eq!(request.args, vec![OsString::from("hi")]);
         assert!(parse(&[OsString::from("x")]).is_err());

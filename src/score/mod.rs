@@ -70,6 +70,9 @@ mod tests {
             weight,
             seed: None,
             feedback: None,
+            metrics: Default::default(),
+            notes: Vec::new(),
+            artifacts: None,
         }
     }
 

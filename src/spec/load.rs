@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::{Challenge, Check, Group, bundled};
+use super::protocol::{WORKLOADS, check_stage};
+use super::{Challenge, Check, Group, Kind, bundled};
 
 /// A challenge ready to use: its spec and the folder its files live in.
 #[derive(Debug)]
@@ -164,6 +165,13 @@ pub(crate) fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str
 
 fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), SpecError> {
     let invalid = |message: String| SpecError::Invalid { path: path.to_path_buf(), message };
+    check_known_bad(spec).map_err(invalid)?;
+    if spec.kind == Kind::Protocol {
+        return check_protocol(spec).map_err(invalid);
+    }
+    if spec.protocol.is_some() || !spec.stages.is_empty() {
+        return Err(invalid("[protocol] and [[stage]] belong to protocol challenges: add `kind = \"protocol\"`".into()));
+    }
     if spec.groups.is_empty() {
         return Err(invalid("the challenge has no groups: add at least one [[group]] with cases".into()));
     }
@@ -193,15 +201,54 @@ fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), Spec
         return Err(invalid(format!("groups require each other in a circle: {}", cycle.join(" -> "))));
     }
     check_check(&spec.check, dir).map_err(invalid)?;
-    check_benches(spec, dir).map_err(invalid)?;
-    // Reference and known-bad folders are checked by `validate` only: a bundled challenge does not
-    // carry them, and `test` and `grade` do not need them.
+    check_benches(spec, dir).map_err(invalid)
+}
+
+/// Reference and known-bad folders are checked by `validate` only: a bundled challenge does not carry
+/// them, and `test` and `grade` do not need them. Their verdicts are checked here.
+fn check_known_bad(spec: &Challenge) -> Result<(), String> {
     for bad in &spec.validate.known_bad {
         if crate::report::Verdict::parse(&bad.verdict).is_none() {
-            return Err(invalid(format!(
+            return Err(format!(
                 "[[validate.known_bad]] `{}`: verdict `{}` is not one of AC, WA, TLE, MLE, OLE, RE, CE, JE",
                 bad.path, bad.verdict
-            )));
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_protocol(spec: &Challenge) -> Result<(), String> {
+    let Some(protocol) = &spec.protocol else {
+        return Err("a protocol challenge needs a [protocol] table naming its `workload`".into());
+    };
+    if !WORKLOADS.contains(&protocol.workload.as_str()) {
+        let hint = closest(&protocol.workload, WORKLOADS).map(|w| format!(" (did you mean `{w}`?)"));
+        return Err(format!(
+            "[protocol] workload `{}` is not one takehome knows{}; known: {}",
+            protocol.workload,
+            hint.unwrap_or_default(),
+            WORKLOADS.join(", ")
+        ));
+    }
+    if !spec.groups.is_empty() || !spec.benches.is_empty() {
+        return Err("a protocol challenge has [[stage]]s, not [[group]]s or [[bench]]es".into());
+    }
+    if spec.stages.is_empty() {
+        return Err("the challenge has no stages: add at least one [[stage]]".into());
+    }
+    let mut names = BTreeSet::new();
+    for stage in &spec.stages {
+        if !names.insert(stage.name.as_str()) {
+            return Err(format!("two stages are named `{}`", stage.name));
+        }
+        check_stage(stage).map_err(|message| format!("stage `{}`: {message}", stage.name))?;
+    }
+    for bad in &spec.validate.known_bad {
+        if let Some(stage) = bad.case.as_deref().filter(|s| !names.contains(s)) {
+            let known: Vec<&str> = names.iter().copied().collect();
+            let hint = closest(stage, &known).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            return Err(format!("[[validate.known_bad]] `{}`: there is no stage `{stage}`{hint}", bad.path));
         }
     }
     Ok(())

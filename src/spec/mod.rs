@@ -5,6 +5,7 @@
 
 mod bundled;
 mod load;
+pub mod protocol;
 pub mod units;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 
 pub use bundled::{bundled_ids, find_bundled};
 pub use load::{LoadedChallenge, Origin, SpecError, load, load_dir, parse_str};
+pub use protocol::{Bound, Fault, LatencyDistribution, Partition, Protocol, Stage};
 pub use units::{Bytes, Seconds};
 
 /// A whole challenge spec (`challenge.toml`).
@@ -47,6 +49,12 @@ pub struct Challenge {
     /// Benchmarks run after correctness (`grade`) or alone (`takehome bench`), in spec order.
     #[serde(default, rename = "bench")]
     pub benches: Vec<Bench>,
+    /// A protocol challenge's workload.
+    #[serde(default)]
+    pub protocol: Option<Protocol>,
+    /// A protocol challenge's stages, in the order they are run.
+    #[serde(default, rename = "stage")]
+    pub stages: Vec<Stage>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -55,6 +63,9 @@ pub enum Kind {
     /// Run a program on an input, check what it prints or writes.
     #[default]
     Batch,
+    /// Run one or many server nodes that speak Maelstrom's JSON-lines protocol; the grader is their
+    /// clients and their network, and checks the history.
+    Protocol,
 }
 
 /// Resource limits. Every field is optional so that a group or a case can override just one.
@@ -336,7 +347,7 @@ pub struct KnownBad {
     pub path: String,
     /// The verdict it must get on at least one case (on `case`, when given): "WA", "TLE", "MLE", "RE", "CE"...
     pub verdict: String,
-    /// The case (or `group/case`) where the verdict must show; without it, any case will do.
+    /// The case (or `group/case`; a stage of a protocol challenge) where the verdict must show; without it, any.
     #[serde(default)]
     pub case: Option<String>,
     #[serde(default)]

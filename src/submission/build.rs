@@ -62,7 +62,7 @@ pub fn build_in(
     settings: &BuildSettings,
     cache: &BuildCache,
 ) -> Result<Built, BuildError> {
-    let env = build_env(cache);
+    let env = build_env(cache, settings.network);
     check_toolchain(recipe, &env)?;
     let toolchain = toolchain::version(recipe, &with_tmpdir(&env, &cache.tmp_dir()), cache.root());
     let entries = tree::list(submission, Some(cache.root())).map_err(|e| tree_error(submission, e))?;
@@ -219,7 +219,12 @@ fn cannot_execute(error: &std::io::Error) -> bool {
 
 /// The environment of builds: the grader's PATH and toolchain locations, a HOME of their own in the
 /// cache (tools keep caches there), and nothing else of the grader's.
-fn build_env(cache: &BuildCache) -> Vec<(OsString, OsString)> {
+///
+/// Cargo keeps downloaded crates under CARGO_HOME, which a build may only read. Without the network that
+/// is what is wanted: crates the grader has cached build offline. With the network, cargo must write the
+/// crates it downloads, so its CARGO_HOME is a folder of the build HOME instead: the grader's own stays
+/// out of the builds' reach.
+fn build_env(cache: &BuildCache, network: bool) -> Vec<(OsString, OsString)> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     let mut env: Vec<(OsString, OsString)> = vec![
         ("PATH".into(), var("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into())),
@@ -233,7 +238,13 @@ fn build_env(cache: &BuildCache) -> Vec<(OsString, OsString)> {
     // rustup and cargo find the toolchain and the registry cache under the grader's HOME by default;
     // as HOME changes, say where they are.
     let grader_home = var("HOME").map(PathBuf::from);
+    if network {
+        env.push(("CARGO_HOME".into(), cache.home_dir().join(".cargo").into_os_string()));
+    }
     for (name, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+        if network && name == "CARGO_HOME" {
+            continue;
+        }
         let value = var(name).or_else(|| {
             let dir = grader_home.as_ref()?.join(default);
             dir.is_dir().then(|| dir.into_os_string())
@@ -585,6 +596,22 @@ mod tests {
         assert!(built.info.ok, "{}", built.info.log_tail);
         assert_eq!(built.run[2], built.dir.join("classes").into_os_string());
         assert_eq!(run_built(&built, "1 2").trim(), "3");
+    }
+
+    #[test]
+    fn cargo_home_is_the_graders_without_network_and_the_build_homes_with_it() {
+        let cache_root = tempfile::tempdir().unwrap();
+        let cache = BuildCache::open(cache_root.path()).unwrap();
+        let cargo_home = |network: bool| {
+            let env = build_env(&cache, network);
+            let homes: Vec<PathBuf> = env.iter().filter(|(k, _)| k == "CARGO_HOME").map(|(_, v)| v.into()).collect();
+            assert!(homes.len() <= 1, "{homes:?}");
+            homes.into_iter().next()
+        };
+        assert_eq!(cargo_home(true), Some(cache.home_dir().join(".cargo")));
+        if let Some(offline) = cargo_home(false) {
+            assert!(!offline.starts_with(cache_root.path()), "{}", offline.display());
+        }
     }
 
     #[test]

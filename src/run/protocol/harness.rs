@@ -4,10 +4,17 @@
 //! between nodes and to services goes through the simulated network. One thread routes everything, so the
 //! history, the network and the services need no locks.
 //!
-//! Left for later (issue 4): crash/restart and pause nemeses, workload final phases (final reads after
-//! healing), per-node CPU and memory (from the sandbox), saving history and trace files, staged runs.
+//! A run: init every node; the workload's setup requests (e.g. `topology`), each answered without error;
+//! the load, with the nemesis (random periodic partitions and the scheduled faults of [`nemesis`]); then,
+//! when the workload has final requests: heal everything (network, paused and crashed nodes), let the
+//! network settle, send them; check. Setup and final requests come from one extra client per node (after
+//! the load's clients: `c<concurrency + 1 + node>`).
+//!
+//! Left for later: per-node CPU and memory (from the sandbox).
+//!
+//! [`nemesis`]: super::nemesis
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::io;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -16,10 +23,11 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
-use super::history::{History, OpKind};
-use super::message::{Body, LineError, Message, code_name, is_definite};
-use super::network::{NetEvent, Network, NetworkConfig, random_halves, write_trace};
-use super::node::{EVENTS_QUEUED, NodeCommand, NodeEvent, NodeProcess};
+use super::history::{History, OpKind, OpPhase};
+use super::message::{Body, LineError, Message, code_name, codes, is_definite};
+use super::nemesis::{self, Action, Fault, Timeline};
+use super::network::{NetEvent, NetEventKind, Network, NetworkConfig, random_halves, write_trace};
+use super::node::{EVENTS_QUEUED, NodeCommand, NodeEvent, NodeEventKind, NodeProcess};
 use super::rng::Rng;
 use super::services::{Services, is_service};
 use super::workloads::{Validity, Workload};
@@ -45,12 +53,18 @@ pub struct HarnessConfig {
     pub init_timeout: Duration,
     pub request_timeout: Duration,
     pub network: NetworkConfig,
+    /// Random periodic partitions.
     pub nemesis: Nemesis,
+    /// Faults at given times of the load.
+    pub schedule: Vec<ScheduledFault>,
     pub load: Load,
+    /// After the load, before a workload's final requests: how long the healed network settles.
+    pub settle: Duration,
 }
 
 impl HarnessConfig {
-    /// Maelstrom's defaults: 10 s for init, 5 s per request, a perfect network, no nemesis, 5 requests/s.
+    /// Maelstrom's defaults: 10 s for init, 5 s per request, a perfect network, no nemesis, 5 requests/s,
+    /// 10 s to settle before final requests.
     #[must_use]
     pub fn new(node_count: usize, seed: u64) -> HarnessConfig {
         HarnessConfig {
@@ -60,7 +74,9 @@ impl HarnessConfig {
             request_timeout: Duration::from_secs(5),
             network: NetworkConfig::default(),
             nemesis: Nemesis::None,
+            schedule: Vec::new(),
             load: Load::default(),
+            settle: Duration::from_secs(10),
         }
     }
 }
@@ -86,7 +102,9 @@ impl Default for Load {
     }
 }
 
-/// Faults injected while the load runs.
+pub use super::nemesis::{Fault as NemesisFault, PartitionShape, ScheduledFault};
+
+/// Random faults injected while the load runs (scheduled ones: [`HarnessConfig::schedule`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Nemesis {
     None,
@@ -100,14 +118,20 @@ pub enum Nemesis {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Init,
+    /// The workload's setup requests.
+    Setup,
     Workload,
+    /// Settling and the workload's final requests.
+    Final,
 }
 
 impl std::fmt::Display for Phase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Phase::Init => "during init",
+            Phase::Setup => "during setup",
             Phase::Workload => "during the workload",
+            Phase::Final => "during the final requests",
         })
     }
 }
@@ -123,6 +147,8 @@ pub enum HarnessError {
     InitTimedOut { nodes: Vec<String>, after: Duration },
     #[error("node {node} answered init with {reply} instead of init_ok")]
     InitRefused { node: String, reply: String },
+    #[error("node {node} did not accept the setup request {request}: {problem}")]
+    Setup { node: String, request: String, problem: String },
     #[error("node {node} crashed {phase} ({}){}", describe_status(*status), stderr_section(stderr_tail))]
     NodeCrashed { node: String, phase: Phase, status: Option<Status>, stderr_tail: String },
     #[error(transparent)]
@@ -162,7 +188,7 @@ pub struct Stats {
     pub ok: u64,
     pub failed: u64,
     pub indefinite: u64,
-    /// Successful requests per second of load time.
+    /// Successful requests of the load per second of load time.
     pub throughput: f64,
     /// Share of requests that succeeded.
     pub availability: f64,
@@ -208,9 +234,42 @@ impl Stats {
         let per = |count: u64| if self.requests == 0 { 0.0 } else { count as f64 / self.requests as f64 };
         (per(self.messages.total()), per(self.messages.server), per(self.messages.client))
     }
+
+    /// The harness's metrics by name (see `workloads` for the list).
+    #[must_use]
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        let (all, servers, clients) = self.msgs_per_op();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let mut metrics: BTreeMap<String, f64> = [
+            ("requests", self.requests as f64),
+            ("availability", self.availability),
+            ("throughput", self.throughput),
+            ("msgs-per-op", all),
+            ("msgs-per-op-servers", servers),
+            ("msgs-per-op-clients", clients),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+        if let Some(q) = self.latency {
+            for (name, value) in [("p50", q.p50), ("p95", q.p95), ("p99", q.p99), ("max", q.max)] {
+                metrics.insert(format!("latency-{name}-ms"), ms(value));
+            }
+        }
+        metrics
+    }
 }
 
 impl RunResult {
+    /// The harness's figures and the workload's, by the names `workloads` documents (thresholds in a spec
+    /// refer to them).
+    #[must_use]
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        let mut metrics = self.stats.metrics();
+        metrics.extend(self.validity.metrics.iter().map(|(name, value)| (name.clone(), *value)));
+        metrics
+    }
+
     /// Writes `history.jsonl` and `network.jsonl` into `dir` (which must exist).
     pub fn write_files(&self, dir: &std::path::Path) -> io::Result<()> {
         let mut history = io::BufWriter::new(std::fs::File::create(dir.join("history.jsonl"))?);
@@ -274,10 +333,18 @@ enum Address {
     Node(usize),
     /// `c0`, which sends `init`.
     Admin,
-    /// Workload client `c<k+1>`.
+    /// Client `c<k+1>`: a load client, or (after them) a node's setup and final client.
     Client(usize),
     Service,
     Unknown,
+}
+
+/// What a client's open request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Load,
+    Setup,
+    Final,
 }
 
 #[derive(Debug)]
@@ -285,87 +352,124 @@ struct Client {
     name: String,
     node: usize,
     next_msg_id: u64,
-    open: Option<u64>,
+    open: Option<(u64, Purpose)>,
     issued: u64,
+    /// Setup and final requests waiting for this (per-node) client.
+    queue: VecDeque<(Purpose, Body)>,
+    /// The type of its last setup request, for messages.
+    setup_request: String,
+}
+
+/// Where a node is in its life, as the nemesis left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeState {
+    Up,
+    /// Started again, `init` sent, not yet answered (by this time at the latest).
+    Starting {
+        deadline: Duration,
+    },
+    /// Killed by the nemesis, waiting for its restart.
+    Down,
+    Paused,
 }
 
 struct Harness<'a> {
     config: &'a HarnessConfig,
+    command: &'a NodeCommand,
     workload: &'a mut dyn Workload,
     start: Instant,
     cpu_at_start: Option<Duration>,
     phase: Phase,
     nodes: Vec<NodeProcess>,
+    states: Vec<NodeState>,
     node_ids: Vec<String>,
     events: Receiver<NodeEvent>,
-    /// Kept so the channel never disconnects (and for nodes started later).
-    _events_sender: SyncSender<NodeEvent>,
+    events_sender: SyncSender<NodeEvent>,
     network: Network,
     services: Services,
     clients: Vec<Client>,
+    /// Load clients ready to issue.
     idle: VecDeque<usize>,
+    /// Load clients whose node is down or starting.
+    parked: Vec<usize>,
     /// (deadline, client, msg_id) in deadline order: all requests have the same timeout.
     timeouts: VecDeque<(Duration, usize, u64)>,
+    /// Open requests of the load clients, and of the per-node clients.
     open_requests: usize,
+    open_aux: usize,
     init_pending: Vec<bool>,
+    timeline: Timeline,
     history: History,
     latencies: Histogram<u64>,
-    workload_rng: Rng,
+    /// One stream per load client, so each client's requests replay whatever the interleaving.
+    workload_rngs: Vec<Rng>,
     nemesis_rng: Rng,
     stats: Stats,
+    load_ok: u64,
     diagnostics: Vec<String>,
     diagnostics_dropped: u64,
 }
 
 impl<'a> Harness<'a> {
     fn start(
-        command: &NodeCommand,
+        command: &'a NodeCommand,
         config: &'a HarnessConfig,
         workload: &'a mut dyn Workload,
     ) -> Result<Harness<'a>, HarnessError> {
         if config.node_count == 0 {
             return Err(HarnessError::Config("a run needs at least one node".into()));
         }
-        let (sender, events) = mpsc::sync_channel(EVENTS_QUEUED);
         let node_ids: Vec<String> = (0..config.node_count).map(|i| format!("n{i}")).collect();
+        nemesis::validate(&config.schedule, &node_ids).map_err(HarnessError::Config)?;
+        let (sender, events) = mpsc::sync_channel(EVENTS_QUEUED);
         let mut nodes = Vec::with_capacity(node_ids.len());
         for (index, id) in node_ids.iter().enumerate() {
-            let node = NodeProcess::spawn(command, index, id, sender.clone())
+            let node = NodeProcess::spawn(command, index, 0, id, sender.clone())
                 .map_err(|source| HarnessError::Spawn { node: id.clone(), source })?;
             nodes.push(node);
         }
-        let clients = (0..config.load.concurrency)
-            .map(|k| Client {
-                name: format!("c{}", k + 1),
-                node: k % config.node_count,
-                next_msg_id: 1,
-                open: None,
-                issued: 0,
-            })
+        let load_clients = config.load.concurrency;
+        let client = |k: usize, node: usize| Client {
+            name: format!("c{}", k + 1),
+            node,
+            next_msg_id: 1,
+            open: None,
+            issued: 0,
+            queue: VecDeque::new(),
+            setup_request: String::new(),
+        };
+        let clients = (0..load_clients)
+            .map(|k| client(k, k % config.node_count))
+            .chain((0..config.node_count).map(|node| client(load_clients + node, node)))
             .collect();
         let seed = config.seed;
         let latencies = Histogram::new_with_bounds(1, 3_600_000_000, 3)
             .map_err(|error| HarnessError::Config(format!("latency histogram: {error}")))?;
         Ok(Harness {
             config,
+            command,
             workload,
             start: Instant::now(),
             cpu_at_start: process_cpu_time(),
             phase: Phase::Init,
             init_pending: vec![true; nodes.len()],
+            states: vec![NodeState::Up; nodes.len()],
             nodes,
             node_ids,
             events,
-            _events_sender: sender,
+            events_sender: sender,
             network: Network::new(config.network.clone(), seed),
             services: Services::new(Rng::stream(seed, &[SERVICES_STREAM])),
             clients,
             idle: VecDeque::new(),
+            parked: Vec::new(),
             timeouts: VecDeque::new(),
             open_requests: 0,
+            open_aux: 0,
+            timeline: Timeline::default(),
             history: History::default(),
             latencies,
-            workload_rng: Rng::stream(seed, &[WORKLOAD_STREAM]),
+            workload_rngs: (0..load_clients).map(|k| Rng::stream(seed, &[WORKLOAD_STREAM, k as u64])).collect(),
             nemesis_rng: Rng::stream(seed, &[NEMESIS_STREAM]),
             stats: Stats {
                 load_time: Duration::ZERO,
@@ -380,6 +484,7 @@ impl<'a> Harness<'a> {
                 late_replies: 0,
                 grader_cpu: None,
             },
+            load_ok: 0,
             diagnostics: Vec::new(),
             diagnostics_dropped: 0,
         })
@@ -387,11 +492,16 @@ impl<'a> Harness<'a> {
 
     fn finish(mut self) -> Result<RunResult, HarnessError> {
         self.init()?;
+        self.phase = Phase::Setup;
+        self.setup()?;
         self.phase = Phase::Workload;
         self.run_load()?;
-        let now = self.now();
-        if matches!(self.config.nemesis, Nemesis::Partitions { .. }) {
-            self.network.heal(now);
+        self.load_ok = self.stats.ok;
+        let finals = self.workload.final_requests(&self.node_ids);
+        self.heal_all(!finals.is_empty())?;
+        if !finals.is_empty() {
+            self.phase = Phase::Final;
+            self.settle_and_finish(finals)?;
         }
         self.stats.grader_cpu = process_cpu_time().zip(self.cpu_at_start).map(|(end, start)| end.saturating_sub(start));
         let stderr_tails =
@@ -414,12 +524,17 @@ impl<'a> Harness<'a> {
         self.start.elapsed()
     }
 
+    fn send_init(&mut self, index: usize) {
+        let mut body =
+            Body::new("init").with("node_id", self.node_ids[index].clone()).with("node_ids", self.node_ids.clone());
+        body.msg_id = Some(1);
+        let node = &self.nodes[index];
+        node.send(&Message { src: "c0".into(), dest: node.id.clone(), body });
+    }
+
     fn init(&mut self) -> Result<(), HarnessError> {
-        for (index, node) in self.nodes.iter().enumerate() {
-            let mut body =
-                Body::new("init").with("node_id", self.node_ids[index].clone()).with("node_ids", self.node_ids.clone());
-            body.msg_id = Some(1);
-            node.send(&Message { src: "c0".into(), dest: node.id.clone(), body });
+        for index in 0..self.nodes.len() {
+            self.send_init(index);
         }
         let deadline = self.now() + self.config.init_timeout;
         while self.init_pending.contains(&true) {
@@ -444,6 +559,86 @@ impl<'a> Harness<'a> {
             .collect()
     }
 
+    /// Sends the workload's setup requests and waits until each is answered.
+    fn setup(&mut self) -> Result<(), HarnessError> {
+        let requests = self.workload.setup(&self.node_ids);
+        if requests.is_empty() {
+            return Ok(());
+        }
+        self.queue_aux(requests, Purpose::Setup)?;
+        self.pump_until(None, |harness| harness.open_aux == 0)
+    }
+
+    /// Queues requests on the per-node clients and starts those that are free.
+    fn queue_aux(&mut self, requests: Vec<(usize, Body)>, purpose: Purpose) -> Result<(), HarnessError> {
+        let now = self.now();
+        for (node, body) in requests {
+            if node >= self.nodes.len() {
+                return Err(HarnessError::Config(format!("the workload addressed node {node}, which does not exist")));
+            }
+            let index = self.aux_client(node);
+            self.clients[index].queue.push_back((purpose, body));
+        }
+        for node in 0..self.nodes.len() {
+            self.next_aux(self.aux_client(node), now);
+        }
+        Ok(())
+    }
+
+    fn aux_client(&self, node: usize) -> usize {
+        self.config.load.concurrency + node
+    }
+
+    /// Sends a per-node client's next queued request, if it is free and has one.
+    fn next_aux(&mut self, index: usize, now: Duration) {
+        if self.clients[index].open.is_some() || self.states[self.clients[index].node] != NodeState::Up {
+            return;
+        }
+        if let Some((purpose, body)) = self.clients[index].queue.pop_front() {
+            self.open_aux += 1;
+            self.send_request(index, body, purpose, now);
+        }
+    }
+
+    /// Runs the event loop (deliveries, timeouts, restarts) until `done` holds, looking at it again by
+    /// `deadline` at the latest.
+    fn pump_until(&mut self, deadline: Option<Duration>, done: impl Fn(&Self) -> bool) -> Result<(), HarnessError> {
+        loop {
+            let now = self.now();
+            self.deliver_due(now);
+            self.expire_requests(now)?;
+            self.check_restarts(now)?;
+            if done(self) {
+                return Ok(());
+            }
+            let wake = self.next_wake().into_iter().chain(deadline.filter(|at| *at > now)).min();
+            self.wait_until(wake)?;
+        }
+    }
+
+    /// The earliest time something internal is due: a delivery, a timeout, a restart's init deadline.
+    fn next_wake(&self) -> Option<Duration> {
+        let starting = self.states.iter().filter_map(|state| match state {
+            NodeState::Starting { deadline } => Some(*deadline),
+            _ => None,
+        });
+        [self.network.next_due(), self.timeouts.front().map(|(at, _, _)| *at)]
+            .into_iter()
+            .flatten()
+            .chain(starting)
+            .min()
+    }
+
+    fn check_restarts(&self, now: Duration) -> Result<(), HarnessError> {
+        for (index, state) in self.states.iter().enumerate() {
+            if matches!(state, NodeState::Starting { deadline } if *deadline <= now) {
+                let nodes = vec![self.node_ids[index].clone()];
+                return Err(HarnessError::InitTimedOut { nodes, after: self.config.init_timeout });
+            }
+        }
+        Ok(())
+    }
+
     fn run_load(&mut self) -> Result<(), HarnessError> {
         let load = &self.config.load;
         let load_start = self.now();
@@ -452,15 +647,17 @@ impl<'a> Harness<'a> {
         let mut next_issue = load_start;
         let nemesis_every = match self.config.nemesis {
             Nemesis::Partitions { every } if !every.is_zero() => Some(every),
-            _ => None,
+            Nemesis::Partitions { .. } | Nemesis::None => None,
         };
         let mut next_nemesis = nemesis_every.map(|every| load_start + every);
         let mut partitioned = false;
-        self.idle = (0..self.clients.len()).collect();
+        self.timeline = Timeline::new(&self.config.schedule, load_start);
+        self.idle = (0..self.config.load.concurrency).collect();
         loop {
             let now = self.now();
             self.deliver_due(now);
-            self.expire_requests(now);
+            self.expire_requests(now)?;
+            self.check_restarts(now)?;
             let issuing = now < end && self.below_max_ops();
             if let (Some(at), Some(every)) = (next_nemesis, nemesis_every) {
                 if issuing && now >= at {
@@ -474,6 +671,12 @@ impl<'a> Harness<'a> {
                     next_nemesis = Some(at + every);
                 }
             }
+            while let Some(action) = self.timeline.pop_due(now) {
+                // Faults are for the load; the restarts and resumes they lead to happen whenever due.
+                if issuing || !matches!(action, Action::Fault(_)) {
+                    self.act(action, now)?;
+                }
+            }
             if issuing {
                 match interval {
                     None => {
@@ -485,8 +688,9 @@ impl<'a> Harness<'a> {
                     Some(interval) => {
                         while now >= next_issue && self.below_max_ops() {
                             let Some(client) = self.idle.pop_front() else { break };
-                            self.issue(client, now);
-                            next_issue += interval;
+                            if self.issue(client, now) {
+                                next_issue += interval;
+                            }
                         }
                         if next_issue + interval < now {
                             // Behind (every client was busy): resume the cadence instead of bursting.
@@ -495,14 +699,15 @@ impl<'a> Harness<'a> {
                     }
                 }
             }
-            if self.open_requests == 0 && (!issuing || self.idle.is_empty()) {
+            // Parked clients come back when their node has restarted.
+            if self.open_requests == 0 && (!issuing || (self.idle.is_empty() && self.parked.is_empty())) {
                 break;
             }
-            let mut wake: Vec<Duration> =
-                [self.network.next_due(), self.timeouts.front().map(|(at, _, _)| *at)].into_iter().flatten().collect();
+            let mut wake: Vec<Duration> = self.next_wake().into_iter().collect();
             if issuing {
                 wake.push(end);
                 wake.extend(next_nemesis);
+                wake.extend(self.timeline.next_at());
                 if interval.is_some() && !self.idle.is_empty() {
                     wake.push(next_issue);
                 }
@@ -515,6 +720,98 @@ impl<'a> Harness<'a> {
 
     fn below_max_ops(&self) -> bool {
         self.config.load.max_ops.is_none_or(|max| self.stats.requests < max)
+    }
+
+    /// Carries out one nemesis action.
+    fn act(&mut self, action: Action, now: Duration) -> Result<(), HarnessError> {
+        match action {
+            Action::Fault(Fault::Partition(shape)) => {
+                let groups = nemesis::groups(&shape, &self.node_ids, &mut self.nemesis_rng);
+                self.network.partition(now, groups);
+            }
+            Action::Fault(Fault::Heal) => self.network.heal(now),
+            Action::Fault(Fault::Crash { node, restart_after }) => {
+                let index = nemesis::pick(node.as_ref(), &self.node_ids, &mut self.nemesis_rng);
+                if matches!(self.states[index], NodeState::Up | NodeState::Paused) {
+                    self.crash(index, now);
+                    self.timeline.push(now + restart_after, Action::Restart(index));
+                }
+            }
+            Action::Fault(Fault::Pause { node, resume_after }) => {
+                let index = nemesis::pick(node.as_ref(), &self.node_ids, &mut self.nemesis_rng);
+                if self.states[index] == NodeState::Up {
+                    self.nodes[index].pause();
+                    self.states[index] = NodeState::Paused;
+                    self.network.note(now, NetEventKind::Pause { node: self.node_ids[index].clone() });
+                    self.timeline.push(now + resume_after, Action::Resume(index));
+                }
+            }
+            Action::Restart(index) => self.restart(index, now)?,
+            Action::Resume(index) => {
+                if self.states[index] == NodeState::Paused {
+                    self.nodes[index].resume();
+                    self.states[index] = NodeState::Up;
+                    self.network.note(now, NetEventKind::Resume { node: self.node_ids[index].clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills a node; its clients' open requests end as indefinite (a crash: they may have happened).
+    fn crash(&mut self, index: usize, now: Duration) {
+        self.nodes[index].kill();
+        self.states[index] = NodeState::Down;
+        self.network.note(now, NetEventKind::Crash { node: self.node_ids[index].clone() });
+        // Its restart queues the setup requests afresh.
+        let aux = self.aux_client(index);
+        self.clients[aux].queue.retain(|(purpose, _)| *purpose != Purpose::Setup);
+        for client in 0..self.clients.len() {
+            if self.clients[client].node == index && self.clients[client].open.is_some() {
+                let text = format!("{} crashed (the nemesis killed it)", self.node_ids[index]);
+                self.complete(client, OpKind::Info, Value::Null, Some((codes::CRASH, text)), now);
+            }
+        }
+    }
+
+    /// Starts a crashed node again (same command, same data folder) and sends it `init`.
+    fn restart(&mut self, index: usize, now: Duration) -> Result<(), HarnessError> {
+        if self.states[index] != NodeState::Down {
+            return Ok(());
+        }
+        let incarnation = self.nodes[index].incarnation + 1;
+        let id = self.node_ids[index].clone();
+        let node = NodeProcess::spawn(self.command, index, incarnation, &id, self.events_sender.clone())
+            .map_err(|source| HarnessError::Spawn { node: id.clone(), source })?;
+        self.nodes[index] = node;
+        self.states[index] = NodeState::Starting { deadline: now + self.config.init_timeout };
+        self.network.note(now, NetEventKind::Restart { node: id, incarnation });
+        self.send_init(index);
+        Ok(())
+    }
+
+    /// After the load: the network heals; when final requests follow, paused nodes continue and crashed
+    /// ones start again.
+    fn heal_all(&mut self, revive: bool) -> Result<(), HarnessError> {
+        let now = self.now();
+        if matches!(self.config.nemesis, Nemesis::Partitions { .. }) || self.network.is_partitioned() {
+            self.network.heal(now);
+        }
+        for action in self.timeline.drain() {
+            if revive && !matches!(action, Action::Fault(_)) {
+                self.act(action, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for restarted nodes and the settle time, then sends the final requests and waits for them.
+    fn settle_and_finish(&mut self, finals: Vec<(usize, Body)>) -> Result<(), HarnessError> {
+        let settled = self.now() + self.config.settle;
+        let all_up = |harness: &Self| harness.states.iter().all(|state| *state == NodeState::Up);
+        self.pump_until(Some(settled), |harness| all_up(harness) && harness.open_aux == 0 && harness.now() >= settled)?;
+        self.queue_aux(finals, Purpose::Final)?;
+        self.pump_until(None, |harness| harness.open_aux == 0 && harness.open_requests == 0)
     }
 
     /// Handles node events until `wake` (or a while, when nothing is scheduled).
@@ -535,10 +832,15 @@ impl<'a> Harness<'a> {
     }
 
     fn handle(&mut self, event: NodeEvent) -> Result<(), HarnessError> {
-        match event {
-            NodeEvent::Message { node, message } => self.route(node, message),
-            NodeEvent::Malformed { error, .. } => Err(HarnessError::Malformed(error)),
-            NodeEvent::Closed { node } => Err(self.crashed(node)),
+        let NodeEvent { node, incarnation, kind } = event;
+        // A killed process's last words (and its stdout closing) are not its successor's.
+        if incarnation != self.nodes[node].incarnation || self.states[node] == NodeState::Down {
+            return Ok(());
+        }
+        match kind {
+            NodeEventKind::Message(message) => self.route(node, message),
+            NodeEventKind::Malformed(error) => Err(HarnessError::Malformed(error)),
+            NodeEventKind::Closed => Err(self.crashed(node)),
         }
     }
 
@@ -590,11 +892,8 @@ impl<'a> Harness<'a> {
                 self.stats.messages.service += 1;
                 self.network.submit(now, message, false);
             }
-            Address::Admin => self.init_reply(from, &message)?,
-            Address::Client(client) => {
-                self.stats.messages.client += 1;
-                self.client_reply(client, message, now);
-            }
+            Address::Admin => self.init_reply(from, &message, now)?,
+            Address::Client(client) => self.client_reply(client, message, now)?,
             Address::Unknown => {
                 let text = format!(
                     "{} sent a {} message to \"{}\", which is not a node, client or service",
@@ -606,10 +905,13 @@ impl<'a> Harness<'a> {
         Ok(())
     }
 
-    fn init_reply(&mut self, from: usize, message: &Message) -> Result<(), HarnessError> {
+    fn init_reply(&mut self, from: usize, message: &Message, now: Duration) -> Result<(), HarnessError> {
         let body = &message.body;
         if body.in_reply_to == Some(1) && body.kind == "init_ok" {
             self.init_pending[from] = false;
+            if matches!(self.states[from], NodeState::Starting { .. }) {
+                self.restarted(from, now)?;
+            }
         } else if body.in_reply_to == Some(1) {
             let reply = serde_json::to_string(body).unwrap_or_default();
             return Err(HarnessError::InitRefused { node: self.node_ids[from].clone(), reply });
@@ -621,17 +923,33 @@ impl<'a> Harness<'a> {
         Ok(())
     }
 
-    fn client_reply(&mut self, index: usize, message: Message, now: Duration) {
+    /// A restarted node answered init: it gets the workload's setup requests again and its clients back.
+    fn restarted(&mut self, index: usize, now: Duration) -> Result<(), HarnessError> {
+        self.states[index] = NodeState::Up;
+        let setup: Vec<(usize, Body)> =
+            self.workload.setup(&self.node_ids).into_iter().filter(|(node, _)| *node == index).collect();
+        let aux = self.aux_client(index);
+        self.clients[aux].queue.extend(setup.into_iter().map(|(_, body)| (Purpose::Setup, body)));
+        self.next_aux(aux, now);
+        let (back, still): (Vec<usize>, Vec<usize>) =
+            self.parked.iter().partition(|&&client| self.clients[client].node == index);
+        self.parked = still;
+        self.idle.extend(back);
+        Ok(())
+    }
+
+    fn client_reply(&mut self, index: usize, message: Message, now: Duration) -> Result<(), HarnessError> {
         let client = &self.clients[index];
         let Some(in_reply_to) = message.body.in_reply_to else {
             let text =
                 format!("{} sent {} a {} message without in_reply_to", message.src, client.name, message.body.kind);
             self.diagnose(text);
-            return;
+            return Ok(());
         };
-        if client.open != Some(in_reply_to) {
+        let Some((_, purpose)) = client.open.filter(|(msg_id, _)| *msg_id == in_reply_to) else {
             if in_reply_to < client.next_msg_id && in_reply_to > 0 {
                 self.stats.late_replies += 1;
+                self.stats.messages.client += 1;
             } else {
                 let text = format!(
                     "{} replied to msg_id {in_reply_to} of {}, which never sent it: {}",
@@ -641,7 +959,10 @@ impl<'a> Harness<'a> {
                 );
                 self.diagnose(text);
             }
-            return;
+            return Ok(());
+        };
+        if purpose != Purpose::Setup {
+            self.stats.messages.client += 1;
         }
         let (kind, error) = match message.body.error_code() {
             Some(code) => {
@@ -651,77 +972,123 @@ impl<'a> Harness<'a> {
             None if message.body.kind == "error" => (OpKind::Info, Some((0, "an error without a code".to_owned()))),
             None => (OpKind::Ok, None),
         };
-        match kind {
-            OpKind::Ok => self.stats.ok += 1,
-            OpKind::Fail => self.stats.failed += 1,
-            _ => self.stats.indefinite += 1,
+        if purpose == Purpose::Setup && kind != OpKind::Ok {
+            let reply = serde_json::to_string(&message.body).unwrap_or_default();
+            self.setup_failed(index, format!("it answered {reply}"))?;
         }
-        let process = index as u32 + 1;
-        let value = serde_json::to_value(&message.body).unwrap_or(Value::Null);
-        let invoked_at = self.history.open_since(process);
-        self.history.complete(process, kind, value, error, now);
-        if kind != OpKind::Info {
-            if let Some(invoked_at) = invoked_at {
-                let micros = now.saturating_sub(invoked_at).as_micros().max(1) as u64;
-                self.latencies.saturating_record(micros);
+        self.complete(index, kind, body_value(message.body), error, now);
+        Ok(())
+    }
+
+    /// A setup request went wrong: fatal before the load, a diagnostic for a restarted node.
+    fn setup_failed(&mut self, client: usize, problem: String) -> Result<(), HarnessError> {
+        let node = self.node_ids[self.clients[client].node].clone();
+        let request = self.clients[client].setup_request.clone();
+        if self.phase == Phase::Setup {
+            return Err(HarnessError::Setup { node, request, problem });
+        }
+        self.diagnose(format!("{node}, restarted, did not accept its setup request: {problem}"));
+        Ok(())
+    }
+
+    /// Ends a client's open request: recorded (unless it was a setup request), counted, the client freed.
+    fn complete(&mut self, index: usize, kind: OpKind, value: Value, error: Option<(u64, String)>, now: Duration) {
+        let Some((_, purpose)) = self.clients[index].open.take() else { return };
+        if purpose != Purpose::Setup {
+            match kind {
+                OpKind::Ok => self.stats.ok += 1,
+                OpKind::Fail => self.stats.failed += 1,
+                _ => self.stats.indefinite += 1,
+            }
+            let process = index as u32 + 1;
+            let invoked_at = self.history.open_since(process);
+            self.history.complete(process, kind, value, error, now);
+            if kind != OpKind::Info {
+                if let Some(invoked_at) = invoked_at {
+                    let micros = now.saturating_sub(invoked_at).as_micros().max(1) as u64;
+                    self.latencies.saturating_record(micros);
+                }
             }
         }
-        self.release(index);
-    }
-
-    fn release(&mut self, index: usize) {
-        let client = &mut self.clients[index];
-        client.open = None;
-        self.open_requests -= 1;
-        if self.config.load.ops_per_client.is_none_or(|limit| client.issued < limit) {
-            self.idle.push_back(index);
+        if purpose == Purpose::Load {
+            self.open_requests -= 1;
+            if self.config.load.ops_per_client.is_none_or(|limit| self.clients[index].issued < limit) {
+                self.idle.push_back(index);
+            }
+        } else {
+            self.open_aux -= 1;
+            self.next_aux(index, now);
         }
     }
 
-    fn issue(&mut self, index: usize, now: Duration) {
-        let mut body = self.workload.request(index as u32 + 1, &mut self.workload_rng);
+    /// Issues a load client's next request; false (the client parked) when its node is down.
+    fn issue(&mut self, index: usize, now: Duration) -> bool {
+        let node = self.clients[index].node;
+        if matches!(self.states[node], NodeState::Down | NodeState::Starting { .. }) {
+            self.parked.push(index);
+            return false;
+        }
+        let body = self.workload.request(index as u32 + 1, &mut self.workload_rngs[index]);
+        self.clients[index].issued += 1;
+        self.open_requests += 1;
+        self.send_request(index, body, Purpose::Load, now);
+        true
+    }
+
+    fn send_request(&mut self, index: usize, mut body: Body, purpose: Purpose, now: Duration) {
         let client = &mut self.clients[index];
         let msg_id = client.next_msg_id;
         client.next_msg_id += 1;
-        client.issued += 1;
-        client.open = Some(msg_id);
+        client.open = Some((msg_id, purpose));
+        if purpose == Purpose::Setup {
+            client.setup_request.clone_from(&body.kind);
+        }
         body.msg_id = Some(msg_id);
         body.in_reply_to = None;
         let node = client.node;
         let message = Message { src: client.name.clone(), dest: self.node_ids[node].clone(), body };
-        self.history.invoke(
-            index as u32 + 1,
-            &message.body.kind,
-            Value::Object(message.body.fields.clone()),
-            now,
-            &message.dest,
-        );
+        if purpose != Purpose::Setup {
+            let phase = if purpose == Purpose::Final { OpPhase::Final } else { OpPhase::Load };
+            self.history.invoke_in(
+                phase,
+                index as u32 + 1,
+                &message.body.kind,
+                Value::Object(message.body.fields.clone()),
+                now,
+                &message.dest,
+            );
+            self.stats.requests += 1;
+            self.stats.messages.client += 1;
+        }
         self.nodes[node].send(&message);
         self.timeouts.push_back((now + self.config.request_timeout, index, msg_id));
-        self.open_requests += 1;
-        self.stats.requests += 1;
-        self.stats.messages.client += 1;
     }
 
-    fn expire_requests(&mut self, now: Duration) {
+    fn expire_requests(&mut self, now: Duration) -> Result<(), HarnessError> {
         while let Some(&(deadline, index, msg_id)) = self.timeouts.front() {
             if deadline > now {
-                return;
+                return Ok(());
             }
             self.timeouts.pop_front();
-            if self.clients[index].open == Some(msg_id) {
+            let Some((open_id, purpose)) = self.clients[index].open else { continue };
+            if open_id == msg_id {
                 let text = format!("no reply within {}", seconds(self.config.request_timeout));
-                self.history.complete(index as u32 + 1, OpKind::Info, Value::Null, Some((0, text)), now);
-                self.stats.indefinite += 1;
-                self.release(index);
+                if purpose == Purpose::Setup {
+                    self.setup_failed(index, text.clone())?;
+                }
+                self.complete(index, OpKind::Info, Value::Null, Some((0, text)), now);
             }
         }
+        Ok(())
     }
 
     fn deliver_due(&mut self, now: Duration) {
         while let Some(message) = self.network.pop_due(now) {
             match self.address(&message.dest) {
-                Address::Node(index) => self.nodes[index].send(&message),
+                // A node down or not yet initialised again loses what reaches it.
+                Address::Node(index) if matches!(self.states[index], NodeState::Up | NodeState::Paused) => {
+                    self.nodes[index].send(&message);
+                }
                 Address::Service => {
                     if let Some(reply) = self.services.handle(&message) {
                         self.stats.messages.service += 1;
@@ -744,7 +1111,7 @@ impl<'a> Harness<'a> {
     fn final_stats(&self) -> Stats {
         let mut stats = self.stats.clone();
         let secs = stats.load_time.as_secs_f64();
-        stats.throughput = if secs > 0.0 { stats.ok as f64 / secs } else { 0.0 };
+        stats.throughput = if secs > 0.0 { self.load_ok as f64 / secs } else { 0.0 };
         stats.availability = if stats.requests == 0 { 0.0 } else { stats.ok as f64 / stats.requests as f64 };
         if !self.latencies.is_empty() {
             let at = |q: f64| Duration::from_micros(self.latencies.value_at_quantile(q));
@@ -757,6 +1124,19 @@ impl<'a> Harness<'a> {
         }
         stats
     }
+}
+
+/// A body as the JSON object it was sent as, by moving its fields (a reply is recorded once per request).
+fn body_value(body: Body) -> Value {
+    let Body { kind, msg_id, in_reply_to, mut fields } = body;
+    fields.insert("type".to_owned(), Value::String(kind));
+    if let Some(id) = msg_id {
+        fields.insert("msg_id".to_owned(), id.into());
+    }
+    if let Some(id) = in_reply_to {
+        fields.insert("in_reply_to".to_owned(), id.into());
+    }
+    Value::Object(fields)
 }
 
 fn seconds(duration: Duration) -> String {
@@ -794,6 +1174,15 @@ fn process_cpu_time() -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_becomes_the_object_it_was_sent_as() {
+        let mut body = Body::new("echo_ok").with("echo", "hi");
+        body.in_reply_to = Some(3);
+        let expected = serde_json::to_value(&body).unwrap();
+        assert_eq!(body_value(body), expected);
+        assert_eq!(body_value(Body::new("x")), serde_json::json!({"type": "x"}));
+    }
 
     #[test]
     fn durations_read_as_seconds() {

@@ -1,7 +1,8 @@
 //! The history of a run, Jepsen style: every client request is an `invoke`, followed (for the same
 //! client, which has one request at a time) by its completion: `ok`, `fail` (a definite error: it did not
 //! happen) or `info` (indefinite: a timeout or an indefinite error code, it may have happened). Times are
-//! monotonic, in nanoseconds since the run started.
+//! monotonic, in nanoseconds since the run started. Each op also says which part of the run it belongs
+//! to: the load, or the final requests after healing and settling (`"phase": "final"` in the JSON).
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -16,6 +17,23 @@ pub enum OpKind {
     Ok,
     Fail,
     Info,
+}
+
+/// Which part of the run an op belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpPhase {
+    /// Issued while the load runs.
+    #[default]
+    Load,
+    /// Issued after the network healed and settled (a workload's final reads).
+    Final,
+}
+
+impl OpPhase {
+    fn is_load(&self) -> bool {
+        *self == OpPhase::Load
+    }
 }
 
 /// One history entry.
@@ -35,24 +53,40 @@ pub struct Op {
     /// For `fail` and `info`: the error code (0 for a timeout) and its text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<(u64, String)>,
+    #[serde(skip_serializing_if = "OpPhase::is_load")]
+    pub phase: OpPhase,
 }
 
-/// A request and what became of it (`None`: still open when the run ended).
+/// A request and what became of it (`None`: still open when the run ended), with both ops' places in
+/// the history (so a report can point at them).
 #[derive(Debug, Clone, Copy)]
 pub struct Pair<'a> {
     pub invoke: &'a Op,
     pub completion: Option<&'a Op>,
+    pub invoke_index: usize,
+    pub completion_index: Option<usize>,
 }
 
-impl Pair<'_> {
+impl<'a> Pair<'a> {
     #[must_use]
     pub fn latency(&self) -> Option<Duration> {
         self.completion.map(|done| Duration::from_nanos(done.time_ns.saturating_sub(self.invoke.time_ns)))
     }
 
     #[must_use]
-    pub fn ok(&self) -> Option<&Op> {
+    pub fn ok(&self) -> Option<&'a Op> {
         self.completion.filter(|done| done.kind == OpKind::Ok)
+    }
+
+    /// The indices of the invoke and (if any) its completion.
+    #[must_use]
+    pub fn indices(&self) -> Vec<usize> {
+        std::iter::once(self.invoke_index).chain(self.completion_index).collect()
+    }
+
+    #[must_use]
+    pub fn is_final(&self) -> bool {
+        self.invoke.phase == OpPhase::Final
     }
 }
 
@@ -64,8 +98,13 @@ pub struct History {
 }
 
 impl History {
-    /// Records a request; the client must have none open.
+    /// Records a request of the load; the client must have none open.
     pub fn invoke(&mut self, process: u32, f: &str, value: Value, at: Duration, node: &str) {
+        self.invoke_in(OpPhase::Load, process, f, value, at, node);
+    }
+
+    /// Records a request of the given phase; the client must have none open.
+    pub fn invoke_in(&mut self, phase: OpPhase, process: u32, f: &str, value: Value, at: Duration, node: &str) {
         let slot = process as usize;
         if self.open.len() <= slot {
             self.open.resize(slot + 1, None);
@@ -79,6 +118,7 @@ impl History {
             time_ns: nanos(at),
             node: node.to_owned(),
             error: None,
+            phase,
         });
     }
 
@@ -94,8 +134,9 @@ impl History {
         let Some(index) = self.open.get_mut(process as usize).and_then(Option::take) else {
             return false;
         };
-        let (f, node) = (self.ops[index].f.clone(), self.ops[index].node.clone());
-        self.push(Op { process, kind, f, value, time_ns: nanos(at), node, error });
+        let invoke = &self.ops[index];
+        let (f, node, phase) = (invoke.f.clone(), invoke.node.clone(), invoke.phase);
+        self.push(Op { process, kind, f, value, time_ns: nanos(at), node, error, phase });
         true
     }
 
@@ -120,16 +161,17 @@ impl History {
     pub fn pairs(&self) -> Vec<Pair<'_>> {
         let mut pairs: Vec<Pair<'_>> = Vec::new();
         let mut open: Vec<Option<usize>> = Vec::new();
-        for op in &self.ops {
+        for (at, op) in self.ops.iter().enumerate() {
             let slot = op.process as usize;
             if open.len() <= slot {
                 open.resize(slot + 1, None);
             }
             if op.kind == OpKind::Invoke {
                 open[slot] = Some(pairs.len());
-                pairs.push(Pair { invoke: op, completion: None });
+                pairs.push(Pair { invoke: op, completion: None, invoke_index: at, completion_index: None });
             } else if let Some(index) = open[slot].take() {
                 pairs[index].completion = Some(op);
+                pairs[index].completion_index = Some(at);
             }
         }
         pairs
@@ -174,6 +216,25 @@ mod tests {
         assert_eq!(pairs[0].latency(), Some(ms(8)));
         assert_eq!(pairs[1].ok().map(|op| op.node.as_str()), Some("n1"));
         assert!(pairs[2].completion.is_none());
+        assert_eq!(pairs[0].indices(), vec![0, 3]);
+        assert_eq!(pairs[2].indices(), vec![4]);
+    }
+
+    #[test]
+    fn final_ops_are_marked_and_their_completions_inherit_the_phase() {
+        let mut history = History::default();
+        history.invoke(1, "read", json!({}), ms(1), "n0");
+        history.complete(1, OpKind::Ok, json!({"type": "read_ok"}), None, ms(2));
+        history.invoke_in(OpPhase::Final, 2, "read", json!({}), ms(3), "n1");
+        history.complete(2, OpKind::Ok, json!({"type": "read_ok"}), None, ms(4));
+        let pairs = history.pairs();
+        assert!(!pairs[0].is_final() && pairs[1].is_final());
+        assert_eq!(history.ops()[3].phase, OpPhase::Final);
+        let mut out = Vec::new();
+        history.write_json_lines(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.lines().next().unwrap().contains("phase"));
+        assert!(text.lines().nth(2).unwrap().contains(r#""phase":"final""#));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! services it may call, the history of what it answered, and the checks on that history.
 //!
 //! [`harness::run`] ties it together: [`node`] processes, the simulated [`network`], [`services`], a
-//! [`workloads`] generator and checker, the [`history`], all randomness from one seed ([`rng`]).
+//! [`workloads`] generator and checker, the [`nemesis`], the [`history`], all randomness from one seed
+//! ([`rng`]).
 
 pub mod harness;
 pub mod history;
 pub mod message;
+pub mod nemesis;
 pub mod network;
 pub mod node;
 pub mod rng;

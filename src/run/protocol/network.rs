@@ -71,6 +71,22 @@ pub enum NetEventKind {
         groups: Vec<Vec<String>>,
     },
     Heal,
+    /// The nemesis killed a node's processes.
+    Crash {
+        node: String,
+    },
+    /// A crashed node started again (a new incarnation, sent `init` again).
+    Restart {
+        node: String,
+        incarnation: u32,
+    },
+    /// The nemesis stopped a node (SIGSTOP).
+    Pause {
+        node: String,
+    },
+    Resume {
+        node: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -245,6 +261,18 @@ impl Network {
         self.record(now, NetEventKind::Heal);
     }
 
+    /// Whether some node cannot hear some other.
+    #[must_use]
+    pub fn is_partitioned(&self) -> bool {
+        self.blocked.values().any(|senders| !senders.is_empty())
+    }
+
+    /// Records something that happened to a node (a crash, a pause) in the trace, where it sits among the
+    /// messages it explains.
+    pub fn note(&mut self, now: Duration, event: NetEventKind) {
+        self.record(now, event);
+    }
+
     #[must_use]
     pub fn trace(&self) -> &[NetEvent] {
         &self.trace
@@ -267,6 +295,13 @@ pub fn write_trace(trace: &[NetEvent], out: &mut impl Write) -> io::Result<()> {
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// One node (by index) cut off from all the others.
+#[must_use]
+pub fn isolate(nodes: &[String], index: usize) -> Vec<Vec<String>> {
+    let others = nodes.iter().enumerate().filter(|(i, _)| *i != index).map(|(_, id)| id.clone()).collect();
+    vec![vec![nodes[index].clone()], others]
 }
 
 /// Two halves of the nodes picked at random (the larger half first when the count is odd).
@@ -351,8 +386,9 @@ mod tests {
         network.submit(ms(1), message("n2", "seq-kv", 3), false);
         let delivered: Vec<_> = drain(&mut network).into_iter().map(|m| m.body.msg_id).collect();
         assert_eq!(delivered, vec![Some(2), Some(3)]);
+        assert!(network.is_partitioned());
         network.heal(ms(2));
-        assert!(!network.is_blocked("n0", "n2"));
+        assert!(!network.is_blocked("n0", "n2") && !network.is_partitioned());
         let kinds: Vec<_> = network.trace().iter().map(|e| &e.kind).collect();
         assert!(matches!(
             kinds[1],
@@ -436,5 +472,10 @@ mod tests {
             r#"{"at_us":1000,"event":"message","src":"n0","dest":"n1","link_seq":0,"msg_id":7,"fate":{"delivered":{"delays_us":[0]}}}"#
         );
         assert_eq!(lines[1], r#"{"at_us":2000,"event":"heal"}"#);
+        network.note(ms(3), NetEventKind::Restart { node: "n1".into(), incarnation: 1 });
+        let mut out = Vec::new();
+        network.write_trace(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().nth(2), Some(r#"{"at_us":3000,"event":"restart","node":"n1","incarnation":1}"#));
     }
 }

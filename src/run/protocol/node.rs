@@ -1,7 +1,9 @@
 //! One long-running node process: started in its own process group, fed lines on stdin by a writer
 //! thread (the harness never blocks on a node that stops reading), its stdout read and parsed by a reader
 //! thread that reports to the harness's event channel, its stderr drained continuously into a bounded
-//! tail, and the whole group killed when the node is dropped.
+//! tail, and the whole group killed when the node is dropped. A node restarted by the nemesis is a new
+//! incarnation: every event carries the incarnation it came from, so a late event of a killed process is
+//! never taken for its successor's.
 //!
 //! Later: run nodes through the sandbox's layers (rlimits, Landlock, seccomp, cgroup for CPU time and
 //! peak memory) once it can start a process that stays up; `sandbox::run` only runs to completion.
@@ -43,21 +45,21 @@ impl NodeCommand {
     }
 }
 
-/// What a node's reader thread tells the harness. `node` is the node's index.
+/// What a node's reader thread tells the harness: which node (its index), which incarnation of it
+/// (0 for the first process, one more for each restart), and what happened.
 #[derive(Debug)]
-pub enum NodeEvent {
-    Message {
-        node: usize,
-        message: Message,
-    },
-    Malformed {
-        node: usize,
-        error: LineError,
-    },
+pub struct NodeEvent {
+    pub node: usize,
+    pub incarnation: u32,
+    pub kind: NodeEventKind,
+}
+
+#[derive(Debug)]
+pub enum NodeEventKind {
+    Message(Message),
+    Malformed(LineError),
     /// Stdout reached its end (the node exited or closed it) or could not be read.
-    Closed {
-        node: usize,
-    },
+    Closed,
 }
 
 /// Longest stdout line accepted: far beyond any sane message, short of exhausting memory.
@@ -71,7 +73,10 @@ pub const STDERR_KEPT: usize = 64 << 10;
 /// A running node.
 pub struct NodeProcess {
     pub id: String,
+    pub incarnation: u32,
     child: Child,
+    /// Killed and reaped: its process group id may belong to someone else now.
+    reaped: bool,
     input: Sender<Vec<u8>>,
     stderr: Arc<Mutex<StderrTail>>,
     stderr_done: Receiver<()>,
@@ -112,10 +117,11 @@ impl StderrTail {
 }
 
 impl NodeProcess {
-    /// Starts node number `index`, named `id`, reporting its stdout on `events`.
+    /// Starts incarnation `incarnation` of node number `index`, named `id`, reporting its stdout on `events`.
     pub fn spawn(
         command: &NodeCommand,
         index: usize,
+        incarnation: u32,
         id: &str,
         events: SyncSender<NodeEvent>,
     ) -> io::Result<NodeProcess> {
@@ -139,7 +145,8 @@ impl NodeProcess {
         let (input, lines) = mpsc::channel();
         spawn_thread(format!("{id}-stdin"), move || write_lines(stdin, &lines))?;
         let name = id.to_owned();
-        spawn_thread(format!("{id}-stdout"), move || read_messages(stdout, index, &name, &events))?;
+        let source = Source { node: index, incarnation };
+        spawn_thread(format!("{id}-stdout"), move || read_messages(stdout, source, &name, &events))?;
         let tail = Arc::new(Mutex::new(StderrTail::default()));
         let (done_tx, stderr_done) = mpsc::channel();
         let kept = Arc::clone(&tail);
@@ -147,7 +154,16 @@ impl NodeProcess {
             drain_stderr(stderr, &kept);
             let _ = done_tx.send(());
         })?;
-        Ok(NodeProcess { id: id.to_owned(), child, input, stderr: tail, stderr_done, started: Instant::now() })
+        Ok(NodeProcess {
+            id: id.to_owned(),
+            incarnation,
+            child,
+            reaped: false,
+            input,
+            stderr: tail,
+            stderr_done,
+            started: Instant::now(),
+        })
     }
 
     /// Queues a message for the node's stdin. A node that is gone is reported by its reader, not here.
@@ -197,16 +213,30 @@ impl NodeProcess {
         self.started.elapsed()
     }
 
-    /// Kills the node's whole process group and reaps the leader.
+    /// Kills the node's whole process group (SIGKILL, paused or not) and reaps the leader.
     pub fn kill(&mut self) {
-        if self.exit_status().is_none() {
-            kill_group(self.child.id());
-            let _ = self.child.kill();
-        } else {
-            // The leader is gone but what it started may live on in its group.
-            kill_group(self.child.id());
+        if self.reaped {
+            return;
         }
+        // Even when the leader is gone, what it started may live on in its group.
+        signal_group(self.child.id(), "KILL");
+        let _ = self.child.kill();
         let _ = self.child.wait();
+        self.reaped = true;
+    }
+
+    /// Stops the node's whole process group (SIGSTOP) until [`NodeProcess::resume`].
+    pub fn pause(&mut self) {
+        if !self.reaped {
+            signal_group(self.child.id(), "STOP");
+        }
+    }
+
+    /// Lets a paused node's process group run again (SIGCONT).
+    pub fn resume(&mut self) {
+        if !self.reaped {
+            signal_group(self.child.id(), "CONT");
+        }
     }
 }
 
@@ -216,11 +246,12 @@ impl Drop for NodeProcess {
     }
 }
 
-/// SIGKILL to a process group. Signalling needs `unsafe` outside the sandbox module, so this goes
-/// through kill(1); it runs once per node at the end. Later: a safe helper in `sandbox`.
-fn kill_group(pgid: u32) {
+/// A signal (by name) to a process group. Signalling needs `unsafe` outside the sandbox module, so this
+/// goes through kill(1); it runs once per node at the end and once per nemesis action. Later: the
+/// sandbox's own process handle.
+fn signal_group(pgid: u32, signal: &str) {
     let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
+        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -249,7 +280,20 @@ fn write_lines(stdin: ChildStdin, lines: &Receiver<Vec<u8>>) {
     }
 }
 
-fn read_messages(stdout: impl Read, node: usize, name: &str, events: &SyncSender<NodeEvent>) {
+/// Where a reader thread's events come from.
+#[derive(Debug, Clone, Copy)]
+struct Source {
+    node: usize,
+    incarnation: u32,
+}
+
+impl Source {
+    fn event(self, kind: NodeEventKind) -> NodeEvent {
+        NodeEvent { node: self.node, incarnation: self.incarnation, kind }
+    }
+}
+
+fn read_messages(stdout: impl Read, source: Source, name: &str, events: &SyncSender<NodeEvent>) {
     let mut reader = BufReader::with_capacity(64 << 10, stdout);
     let mut line = Vec::with_capacity(1024);
     let mut line_number = 0u64;
@@ -267,21 +311,21 @@ fn read_messages(stdout: impl Read, node: usize, name: &str, events: &SyncSender
                 line: String::from_utf8_lossy(&line[..200]).into_owned(),
                 reason: format!("a line longer than {} MiB", MAX_LINE >> 20),
             };
-            let _ = events.send(NodeEvent::Malformed { node, error });
+            let _ = events.send(source.event(NodeEventKind::Malformed(error)));
             break;
         } else {
             let text = line.strip_suffix(b"\n").unwrap_or(&line);
             let text = text.strip_suffix(b"\r").unwrap_or(text);
-            match parse_line(name, line_number, text) {
-                Ok(message) => NodeEvent::Message { node, message },
-                Err(error) => NodeEvent::Malformed { node, error },
-            }
+            source.event(match parse_line(name, line_number, text) {
+                Ok(message) => NodeEventKind::Message(message),
+                Err(error) => NodeEventKind::Malformed(error),
+            })
         };
         if events.send(event).is_err() {
             return;
         }
     }
-    let _ = events.send(NodeEvent::Closed { node });
+    let _ = events.send(source.event(NodeEventKind::Closed));
 }
 
 fn drain_stderr(mut stderr: impl Read, tail: &Mutex<StderrTail>) {
@@ -324,21 +368,24 @@ mod tests {
     fn lines_are_parsed_counted_and_the_end_reported() {
         let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
         let command = shell(r#"read line; echo "$line"; echo 'not json'; echo oops >&2; exit 3"#);
-        let mut node = NodeProcess::spawn(&command, 4, "n4", events).expect("spawn");
+        let mut node = NodeProcess::spawn(&command, 4, 2, "n4", events).expect("spawn");
         let message = Message { src: "c1".into(), dest: "n4".into(), body: Body::new("ping") };
         node.send(&message);
         let timeout = Duration::from_secs(20);
         match received.recv_timeout(timeout).expect("first") {
-            NodeEvent::Message { node, message: echoed } => assert_eq!((node, echoed), (4, message)),
+            NodeEvent { node: 4, incarnation: 2, kind: NodeEventKind::Message(echoed) } => assert_eq!(echoed, message),
             other => panic!("{other:?}"),
         }
         match received.recv_timeout(timeout).expect("second") {
-            NodeEvent::Malformed { node, error } => {
-                assert_eq!((node, error.line_number, error.line.as_str()), (4, 2, "not json"));
+            NodeEvent { node: 4, kind: NodeEventKind::Malformed(error), .. } => {
+                assert_eq!((error.line_number, error.line.as_str()), (2, "not json"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(received.recv_timeout(timeout), Ok(NodeEvent::Closed { node: 4 })));
+        assert!(matches!(
+            received.recv_timeout(timeout),
+            Ok(NodeEvent { node: 4, incarnation: 2, kind: NodeEventKind::Closed })
+        ));
         assert_eq!(node.wait_exit(timeout), Some(Status::Exited(3)));
         assert_eq!(node.stderr_tail(5), "oops");
     }
@@ -346,9 +393,26 @@ mod tests {
     #[test]
     fn dropping_a_node_kills_its_whole_group() {
         let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
-        let node = NodeProcess::spawn(&shell("sleep 300 & sleep 300"), 0, "n0", events).expect("spawn");
+        let node = NodeProcess::spawn(&shell("sleep 300 & sleep 300"), 0, 0, "n0", events).expect("spawn");
         drop(node);
         // Stdout closes only when every process holding it (the background sleep too) is gone.
-        assert!(matches!(received.recv_timeout(Duration::from_secs(20)), Ok(NodeEvent::Closed { node: 0 })));
+        let event = received.recv_timeout(Duration::from_secs(20));
+        assert!(matches!(event, Ok(NodeEvent { node: 0, kind: NodeEventKind::Closed, .. })), "{event:?}");
+    }
+
+    #[test]
+    fn a_paused_node_answers_only_after_it_is_resumed() {
+        let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
+        let mut node =
+            NodeProcess::spawn(&shell("while read line; do echo \"$line\"; done"), 0, 0, "n0", events).expect("spawn");
+        node.pause();
+        let message = Message { src: "c1".into(), dest: "n0".into(), body: Body::new("ping") };
+        node.send(&message);
+        assert!(received.recv_timeout(Duration::from_millis(300)).is_err(), "a stopped process writes nothing");
+        node.resume();
+        let event = received.recv_timeout(Duration::from_secs(20)).expect("answer after resume");
+        assert!(matches!(event.kind, NodeEventKind::Message(_)), "{event:?}");
+        node.kill();
+        assert!(node.exit_status().is_some() || node.reaped);
     }
 }

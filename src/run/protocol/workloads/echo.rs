@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{PROBLEMS_SHOWN, Validity, Workload};
+use super::{PROBLEMS_SHOWN, Problem, Validity, Workload};
 use crate::run::protocol::history::History;
 use crate::run::protocol::message::Body;
 use crate::run::protocol::rng::Rng;
@@ -41,18 +41,20 @@ impl Workload for Echo {
                 None
             };
             if let Some(problem) = problem {
-                problems.push(format!("c{} via {}: {problem}", pair.invoke.process, pair.invoke.node));
+                let text = format!("c{} via {}: {problem}", pair.invoke.process, pair.invoke.node);
+                problems.push(Problem::new(text, pair.indices()));
             }
         }
         let bad = problems.len();
         problems.truncate(PROBLEMS_SHOWN);
         if ok == 0 {
-            problems.push("no echo request succeeded".to_owned());
+            problems.push(Problem::new("no echo request succeeded", Vec::new()));
         }
         Validity {
             valid: bad == 0 && ok > 0,
             summary: format!("{} requests, {ok} ok, {bad} wrong echoes", pairs.len()),
             problems,
+            metrics: [("wrong".to_owned(), bad as f64)].into(),
         }
     }
 }
@@ -89,8 +91,10 @@ mod tests {
         ]));
         assert!(!validity.valid);
         assert_eq!(validity.problems.len(), 2);
-        assert!(validity.problems[0].contains(r#"sent "m1" but got back "zzz""#), "{:?}", validity.problems);
-        assert!(validity.problems[1].contains("type echo instead of echo_ok"), "{:?}", validity.problems);
+        assert_eq!(validity.problems[0].ops, vec![2, 3], "the request and its reply");
+        assert_eq!(validity.metrics["wrong"], 2.0);
+        assert!(validity.problems[0].text.contains(r#"sent "m1" but got back "zzz""#), "{:?}", validity.problems);
+        assert!(validity.problems[1].text.contains("type echo instead of echo_ok"), "{:?}", validity.problems);
     }
 
     #[test]

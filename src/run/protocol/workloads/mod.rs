@@ -1,8 +1,37 @@
 //! Protocol workloads: each is a client request generator and a checker of the history it produced,
 //! plugged in by name, so a new protocol challenge is one new file here.
+//!
+//! A run goes: `setup` requests (one per node, e.g. broadcast's `topology`, each must succeed), the load
+//! (`request` per client), then, when the workload has `final_requests`, the harness heals the network,
+//! waits the settle time and sends them (recorded with phase `final`), and `check` judges the history.
+//!
+//! # Metrics
+//!
+//! A run's metrics (`RunResult::metrics`, thresholds in a spec refer to these names) are the harness's own:
+//! - `requests`, `availability` (share of requests that succeeded), `throughput` (successful requests per
+//!   second of load), `latency-p50-ms`, `latency-p95-ms`, `latency-p99-ms`, `latency-max-ms`;
+//! - `msgs-per-op` (all messages per request), `msgs-per-op-servers` (node to node),
+//!   `msgs-per-op-clients` (client requests and their replies);
+//!
+//! and the workload's, from `Validity::metrics`:
+//! - echo: `wrong` (replies that did not echo);
+//! - unique-ids: `duplicated` (ids given more than once);
+//! - broadcast: `acknowledged`, `lost` (acknowledged but in no final read), `missing` (acknowledged but
+//!   absent from at least one final read, lost ones included), `never-read` (attempted, not acknowledged
+//!   and in no read: not an error), `unknown` (read values never broadcast), `duplicated` (a value twice in
+//!   one read), `stable-latency-p50-ms`, `stable-latency-p95-ms`, `stable-latency-p99-ms`,
+//!   `stable-latency-max-ms` (from a broadcast's invoke to the first read after which every read showed it);
+//! - g-counter: `acknowledged-sum`, `possible-sum` (acknowledged plus indefinite adds), `bad-final-reads`,
+//!   `bad-reads` (reads during the load outside [0, sum attempted]).
 
+pub mod broadcast;
 pub mod echo;
+pub mod g_counter;
+pub mod topology;
 pub mod unique_ids;
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use super::history::History;
 use super::message::Body;
@@ -12,38 +41,97 @@ use super::rng::Rng;
 pub trait Workload: Send {
     fn name(&self) -> &'static str;
 
-    /// The next request of client `process` (type and fields; the harness sets `msg_id`).
+    /// Requests sent once to given nodes (by index) after init and before the load; each must be answered
+    /// without error. Sent again to a node restarted by the nemesis.
+    fn setup(&mut self, _node_ids: &[String]) -> Vec<(usize, Body)> {
+        Vec::new()
+    }
+
+    /// The next request of client `process` (type and fields; the harness sets `msg_id`). `rng` is the
+    /// client's own stream, so a client's requests do not depend on how clients interleave.
     fn request(&mut self, process: u32, rng: &mut Rng) -> Body;
+
+    /// Requests sent to given nodes after the load, once the network healed and settled. None (the
+    /// default): the run ends with the load.
+    fn final_requests(&mut self, _node_ids: &[String]) -> Vec<(usize, Body)> {
+        Vec::new()
+    }
 
     /// Whether the history is valid for this workload.
     fn check(&self, history: &History) -> Validity;
 }
 
 /// A checker's verdict on a history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Validity {
     pub valid: bool,
     /// One line: what was checked and the counts.
     pub summary: String,
     /// The first few problems, each with the ops that show it.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
+    /// The workload's figures by stable name (see the module documentation).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// One thing wrong with a history: what, and the few ops (indices into `History::ops`) that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub text: String,
+    pub ops: Vec<usize>,
+}
+
+impl Problem {
+    #[must_use]
+    pub fn new(text: impl Into<String>, ops: Vec<usize>) -> Problem {
+        Problem { text: text.into(), ops }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// How many problems a checker lists.
 pub const PROBLEMS_SHOWN: usize = 5;
 
-/// The workload of this name.
+/// Problems as a checker finds them: all counted, the first few kept (described only when kept, so a
+/// history with a million bad values costs no million strings).
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    pub shown: Vec<Problem>,
+    pub count: usize,
+}
+
+impl Problems {
+    pub fn add(&mut self, describe: impl FnOnce() -> Problem) {
+        self.count += 1;
+        if self.shown.len() < PROBLEMS_SHOWN {
+            self.shown.push(describe());
+        }
+    }
+}
+
+/// The workload of this name, with its defaults (broadcast: the grid topology).
 #[must_use]
 pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
     match name {
         "echo" => Some(Box::new(echo::Echo)),
         "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),
+        "broadcast" => Some(Box::new(broadcast::Broadcast::new(topology::Topology::Grid))),
+        "g-counter" => Some(Box::new(g_counter::GCounter)),
         _ => None,
     }
 }
 
 /// Workload names, for messages.
-pub const NAMES: &[&str] = &["echo", "unique-ids"];
+pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter"];
+
+/// Milliseconds of a duration in nanoseconds, for metrics.
+pub(crate) fn ms(nanos: u64) -> f64 {
+    nanos as f64 / 1e6
+}
 
 #[cfg(test)]
 mod tests {
@@ -55,5 +143,10 @@ mod tests {
             assert_eq!(by_name(name).map(|w| w.name()), Some(*name));
         }
         assert!(by_name("broadcast-ish").is_none());
+    }
+
+    #[test]
+    fn a_problem_reads_as_its_text() {
+        assert_eq!(Problem::new("id 7 given twice", vec![3, 9]).to_string(), "id 7 given twice");
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{PROBLEMS_SHOWN, Validity, Workload};
+use super::{PROBLEMS_SHOWN, Problem, Validity, Workload};
 use crate::run::protocol::history::{History, Op};
 use crate::run::protocol::message::Body;
 use crate::run::protocol::rng::Rng;
@@ -23,27 +23,29 @@ impl Workload for UniqueIds {
 
     fn check(&self, history: &History) -> Validity {
         let pairs = history.pairs();
-        let mut first_seen: HashMap<String, &Op> = HashMap::new();
+        let mut first_seen: HashMap<String, (&Op, usize)> = HashMap::new();
         let mut problems = Vec::new();
         let (mut ok, mut duplicated) = (0usize, 0usize);
         for pair in &pairs {
             let Some(reply) = pair.ok() else { continue };
+            let reply_index = pair.completion_index.unwrap_or(pair.invoke_index);
             ok += 1;
             let kind = reply.value.get("type").and_then(Value::as_str);
             let Some(id) = reply.value.get("id").filter(|_| kind == Some("generate_ok")) else {
-                problems.push(format!(
+                let text = format!(
                     "c{} via {}: a reply without an id (type {}): {}",
                     reply.process,
                     reply.node,
                     kind.unwrap_or("(none)"),
                     reply.value
-                ));
+                );
+                problems.push(Problem::new(text, vec![reply_index]));
                 continue;
             };
             let key = id.to_string();
-            if let Some(earlier) = first_seen.get(&key) {
+            if let Some(&(earlier, earlier_index)) = first_seen.get(&key) {
                 duplicated += 1;
-                problems.push(format!(
+                let text = format!(
                     "id {key} given twice: to c{} by {} at {} ms and to c{} by {} at {} ms",
                     earlier.process,
                     earlier.node,
@@ -51,20 +53,22 @@ impl Workload for UniqueIds {
                     reply.process,
                     reply.node,
                     reply.time_ns / 1_000_000
-                ));
+                );
+                problems.push(Problem::new(text, vec![earlier_index, reply_index]));
             } else {
-                first_seen.insert(key, reply);
+                first_seen.insert(key, (reply, reply_index));
             }
         }
         let bad = problems.len();
         problems.truncate(PROBLEMS_SHOWN);
         if ok == 0 {
-            problems.push("no generate request succeeded".to_owned());
+            problems.push(Problem::new("no generate request succeeded", Vec::new()));
         }
         Validity {
             valid: bad == 0 && ok > 0,
             summary: format!("{} requests, {ok} ids acknowledged, {duplicated} duplicated", pairs.len()),
             problems,
+            metrics: [("duplicated".to_owned(), duplicated as f64)].into(),
         }
     }
 }
@@ -98,7 +102,10 @@ mod tests {
     fn a_duplicate_names_both_clients_and_nodes() {
         let validity = UniqueIds.check(&history(&[json!(7), json!(8), json!(7)]));
         assert!(!validity.valid);
-        assert_eq!(validity.problems, vec!["id 7 given twice: to c0 by n0 at 0 ms and to c0 by n0 at 2 ms"]);
+        assert_eq!(validity.problems.len(), 1);
+        assert_eq!(validity.problems[0].text, "id 7 given twice: to c0 by n0 at 0 ms and to c0 by n0 at 2 ms");
+        assert_eq!(validity.problems[0].ops, vec![1, 5], "the two generate_ok replies");
+        assert_eq!(validity.metrics["duplicated"], 1.0);
     }
 
     #[test]

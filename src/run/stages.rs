@@ -1,0 +1,503 @@
+//! Protocol challenges, stage by stage (Codecrafters style): each `[[stage]]` is one harness run of the
+//! candidate's nodes under its load, network and faults, judged by the workload's checker and the
+//! stage's expected figures. Stages run in order and the first that fails stops the run; the later ones
+//! are reported as skipped, naming the stage that failed. Each stage keeps its history, network trace,
+//! node logs and HTML report in a folder of its own.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::report::{CaseResult, Feedback, GroupResult, Mode, Verdict};
+use crate::run::batch;
+use crate::run::protocol::harness::{self, HarnessConfig, HarnessError, Load, Nemesis, RunResult};
+use crate::run::protocol::nemesis::{self, PartitionShape, ScheduledFault};
+use crate::run::protocol::network::{Latency, NetworkConfig};
+use crate::run::protocol::node::NodeCommand;
+use crate::run::protocol::workloads::{self, Problem};
+use crate::spec::{Aggregation, LatencyDistribution, LoadedChallenge, Partition, Protocol, Seconds, Stage, Visibility};
+use crate::submission::Built;
+
+/// How stages run.
+#[derive(Debug, Clone)]
+pub struct StageOptions {
+    pub mode: Mode,
+    /// The run's seed; each stage's own is derived from it and its name.
+    pub seed: u64,
+    /// Where each stage's files go (a folder per stage is made inside).
+    pub artifacts: PathBuf,
+}
+
+/// Runs the stages the mode includes (hidden ones only when grading) and returns one group per stage.
+#[must_use]
+pub fn run_stages(
+    challenge: &LoadedChallenge,
+    built: &Built,
+    options: &StageOptions,
+    on_stage: &dyn Fn(&Stage),
+) -> Vec<GroupResult> {
+    let spec = &challenge.spec;
+    let mut failed: Option<String> = None;
+    let mut groups = Vec::new();
+    for stage in included(challenge, options.mode) {
+        let case = match &failed {
+            Some(name) => {
+                let mut case = stage_case(stage, Verdict::Skipped, format!("stage `{name}` failed"));
+                case.hidden = stage.visibility == Visibility::Hidden;
+                case
+            }
+            None => {
+                on_stage(stage);
+                let case = run_stage(challenge, spec.protocol.as_ref(), stage, built, options);
+                if case.verdict != Verdict::Accepted {
+                    failed = Some(stage.name.clone());
+                }
+                case
+            }
+        };
+        groups.push(stage_group(stage, case));
+    }
+    groups
+}
+
+/// The stages a mode runs, in order.
+pub fn included(challenge: &LoadedChallenge, mode: Mode) -> impl Iterator<Item = &Stage> {
+    challenge.spec.stages.iter().filter(move |stage| mode != Mode::Test || stage.visibility == Visibility::Public)
+}
+
+/// The group a stage is reported as (one case, named after the stage).
+#[must_use]
+pub fn stage_group(stage: &Stage, case: CaseResult) -> GroupResult {
+    let passed = case.verdict == Verdict::Accepted;
+    let skipped_because = (case.verdict == Verdict::Skipped).then(|| case.reason.clone());
+    GroupResult {
+        name: stage.name.clone(),
+        about: stage.about.clone(),
+        visibility: stage.visibility,
+        aggregation: Aggregation::All,
+        points: if passed { stage.points } else { 0.0 },
+        max_points: stage.points,
+        skipped_because,
+        cases: vec![case],
+    }
+}
+
+/// A stage's result with nothing measured yet.
+#[must_use]
+pub fn stage_case(stage: &Stage, verdict: Verdict, reason: String) -> CaseResult {
+    CaseResult {
+        name: stage.name.clone(),
+        about: None,
+        hidden: stage.visibility == Visibility::Hidden,
+        verdict,
+        reason,
+        limit_hit: None,
+        cpu_time: 0.0,
+        wall_time: 0.0,
+        memory: None,
+        fraction: 0.0,
+        weight: 1.0,
+        seed: None,
+        feedback: None,
+        metrics: BTreeMap::new(),
+        notes: Vec::new(),
+        artifacts: None,
+    }
+}
+
+fn run_stage(
+    challenge: &LoadedChallenge,
+    protocol: Option<&Protocol>,
+    stage: &Stage,
+    built: &Built,
+    options: &StageOptions,
+) -> CaseResult {
+    let seed = batch::mix(options.seed, &format!("stage/{}", stage.name));
+    let mut case = stage_case(stage, Verdict::JudgeError, String::new());
+    case.seed = Some(seed);
+    let show_details = !(case.hidden && options.mode == Mode::Test);
+    let Some(protocol) = protocol else {
+        case.reason = "the spec has no [protocol] table".into();
+        return case;
+    };
+    let Some(mut workload) = workloads::by_name(&protocol.workload) else {
+        case.reason = format!("takehome has no workload `{}`", protocol.workload);
+        return case;
+    };
+    let config = harness_config(protocol, stage, seed);
+    let data = match tempfile::Builder::new().prefix("takehome-nodes-").tempdir() {
+        Ok(data) => data,
+        Err(error) => {
+            case.reason = format!("could not make the nodes' data folder: {error}");
+            return case;
+        }
+    };
+    let command = node_command(challenge, built, data.path());
+    let started = Instant::now();
+    let outcome = harness::run(&command, &config, workload.as_mut());
+    let elapsed = started.elapsed();
+    case.wall_time = elapsed.as_secs_f64();
+    let folder = options.artifacts.join(safe_name(&stage.name));
+    match outcome {
+        Ok(run) => {
+            judge_run(&mut case, stage, &run, elapsed, budget(protocol, stage), show_details);
+            if show_details {
+                keep_files(&mut case, &folder, &challenge.spec.id, stage, &run);
+            }
+        }
+        Err(error) => {
+            let (verdict, reason) = judge_failure(&error.error);
+            case.verdict = verdict;
+            case.reason = format!("{reason} (seed {})", error.seed);
+            if show_details {
+                if let HarnessError::NodeCrashed { stderr_tail, .. } = &error.error {
+                    let stderr_tail = (!stderr_tail.trim().is_empty()).then(|| stderr_tail.clone());
+                    case.feedback = Some(Feedback { stderr_tail, ..Feedback::default() });
+                }
+            }
+        }
+    }
+    case
+}
+
+/// The verdict and reason of a run that could not complete.
+fn judge_failure(error: &HarnessError) -> (Verdict, String) {
+    let verdict = match error {
+        HarnessError::Config(_) => Verdict::JudgeError,
+        HarnessError::InitTimedOut { .. } => Verdict::TimeLimit,
+        HarnessError::Spawn { .. } | HarnessError::NodeCrashed { .. } => Verdict::RuntimeError,
+        HarnessError::InitRefused { .. } | HarnessError::Setup { .. } | HarnessError::Malformed(_) => Verdict::WrongAnswer,
+    };
+    let reason = match error {
+        // The stderr tail is shown as feedback, apart from the one-line reason.
+        HarnessError::NodeCrashed { node, phase, status, .. } => format!(
+            "node {node} crashed {phase} ({})",
+            status.map_or_else(|| "it closed its stdout but is still running".to_string(), |s| s.to_string())
+        ),
+        other => other.to_string(),
+    };
+    (verdict, reason)
+}
+
+fn judge_run(
+    case: &mut CaseResult,
+    stage: &Stage,
+    run: &RunResult,
+    elapsed: Duration,
+    budget: Duration,
+    show_details: bool,
+) {
+    case.metrics = metrics(run);
+    // The summary's own seed line would compete with the run's seed, which is the one to replay with.
+    case.notes = run
+        .summary()
+        .lines()
+        .filter(|line| !(line.starts_with("  - ") || line.starts_with("valid") || line.starts_with("INVALID")))
+        .map(|line| match line.strip_prefix("seed ").and_then(|rest| rest.split_once(" · ")) {
+            Some((_, figures)) => figures.to_owned(),
+            None => line.to_owned(),
+        })
+        .collect();
+    let missed: Vec<String> = stage
+        .expect
+        .iter()
+        .filter_map(|(name, bound)| match case.metrics.get(name) {
+            Some(value) if bound.holds(*value) => None,
+            Some(value) => Some(format!("{name} was {}, must be {}", round(*value), bound.describe())),
+            None => Some(format!("{name} was not measured in this run")),
+        })
+        .collect();
+    let (verdict, reason) = if !run.validity.valid {
+        (Verdict::WrongAnswer, format!("{} (seed {})", run.validity.summary, run.seed))
+    } else if !missed.is_empty() {
+        (Verdict::WrongAnswer, format!("correct, but {} (seed {})", missed.join("; "), run.seed))
+    } else if elapsed > budget {
+        (
+            Verdict::TimeLimit,
+            format!("the stage took {:.1} s, its budget is {:.1} s", elapsed.as_secs_f64(), budget.as_secs_f64()),
+        )
+    } else {
+        (Verdict::Accepted, run.validity.summary.clone())
+    };
+    case.verdict = verdict;
+    case.reason = reason;
+    case.fraction = if verdict == Verdict::Accepted { 1.0 } else { 0.0 };
+    if verdict != Verdict::Accepted && show_details {
+        let mut shown: Vec<String> = run.validity.problems.iter().map(|p| problem_with_ops(p, run)).collect();
+        shown.extend(run.diagnostics.iter().map(|d| format!("protocol: {d}")));
+        if run.diagnostics_dropped > 0 {
+            shown.push(format!("... and {} more protocol diagnostics", run.diagnostics_dropped));
+        }
+        let stderr: Vec<String> = run
+            .stderr_tails
+            .iter()
+            .filter(|(_, tail)| !tail.trim().is_empty())
+            .map(|(node, tail)| format!("{node}:\n{tail}"))
+            .collect();
+        case.feedback = Some(Feedback {
+            checker_message: (!shown.is_empty()).then(|| shown.join("\n")),
+            stderr_tail: (!stderr.is_empty()).then(|| stderr.join("\n")),
+            ..Feedback::default()
+        });
+    }
+}
+
+/// A checker's problem and the history entries that show it, one JSON line each.
+fn problem_with_ops(problem: &Problem, run: &RunResult) -> String {
+    let ops = run.history.ops();
+    let mut text = problem.text.clone();
+    for op in problem.ops.iter().filter_map(|&index| ops.get(index)).take(OPS_SHOWN) {
+        text.push_str("\n    ");
+        text.push_str(&serde_json::to_string(op).unwrap_or_default());
+    }
+    if problem.ops.len() > OPS_SHOWN {
+        text.push_str(&format!("\n    ... {} more entries in history.jsonl", problem.ops.len() - OPS_SHOWN));
+    }
+    text
+}
+
+/// History entries shown per problem.
+const OPS_SHOWN: usize = 6;
+
+/// The run's figures by name, for `expect` bounds and the JSON report.
+fn metrics(run: &RunResult) -> BTreeMap<String, f64> {
+    let stats = &run.stats;
+    let (all, servers, clients) = stats.msgs_per_op();
+    let mut metrics: BTreeMap<String, f64> = [
+        ("requests", stats.requests as f64),
+        ("ok", stats.ok as f64),
+        ("failed", stats.failed as f64),
+        ("indefinite", stats.indefinite as f64),
+        ("throughput", stats.throughput),
+        ("availability", stats.availability),
+        ("msgs-per-op", all),
+        ("msgs-per-op-servers", servers),
+        ("msgs-per-op-clients", clients),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect();
+    if let Some(latency) = stats.latency {
+        for (name, value) in
+            [("p50", latency.p50), ("p95", latency.p95), ("p99", latency.p99), ("max", latency.max)]
+        {
+            metrics.insert(format!("latency-{name}-ms"), value.as_secs_f64() * 1000.0);
+        }
+    }
+    metrics.extend(run.validity.metrics.iter().map(|(name, value)| (name.clone(), *value)));
+    metrics
+}
+
+fn round(value: f64) -> String {
+    let rounded = (value * 1000.0).round() / 1000.0;
+    format!("{rounded}")
+}
+
+/// Writes history, trace and node logs into `folder` and records where; a failure to write is a note.
+fn keep_files(case: &mut CaseResult, folder: &Path, challenge: &str, stage: &Stage, run: &RunResult) {
+    let written = std::fs::create_dir_all(folder).and_then(|()| {
+        run.write_files(folder)?;
+        for (node, tail) in &run.stderr_tails {
+            std::fs::write(folder.join(format!("{}.stderr.txt", safe_name(node))), tail)?;
+        }
+        let title = format!("{challenge} · stage {}", stage.name);
+        crate::report::protocol_html::write(&folder.join("report.html"), &title, run)
+    });
+    match written {
+        Ok(()) => case.artifacts = Some(folder.display().to_string()),
+        Err(error) => case.notes.push(format!("could not keep the run's files in {}: {error}", folder.display())),
+    }
+}
+
+/// A file name from a stage or node name.
+fn safe_name(name: &str) -> String {
+    let cleaned: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    if cleaned.is_empty() { "_".to_string() } else { cleaned }
+}
+
+/// How the built submission is started as a node.
+fn node_command(challenge: &LoadedChallenge, built: &Built, data: &Path) -> NodeCommand {
+    let mut command = NodeCommand::new(built.run[0].clone(), built.run[1..].iter().cloned());
+    command.env = batch::run_env(challenge, data);
+    command.cwd = Some(data.to_path_buf());
+    command
+}
+
+fn init_timeout(protocol: &Protocol) -> Duration {
+    protocol.init_timeout.map_or(Duration::from_secs(10), |s| s.duration())
+}
+
+fn request_timeout(protocol: &Protocol) -> Duration {
+    protocol.request_timeout.map_or(Duration::from_secs(5), |s| s.duration())
+}
+
+/// The stage's own budget, or: init, load, the last requests' timeout, settling, and a minute to spare.
+fn budget(protocol: &Protocol, stage: &Stage) -> Duration {
+    stage.budget.map(|b| b.duration()).unwrap_or_else(|| {
+        init_timeout(protocol)
+            + stage.duration.duration()
+            + request_timeout(protocol)
+            + stage.settle.map_or(Duration::ZERO, |s| s.duration())
+            + Duration::from_secs(60)
+    })
+}
+
+/// How long the healed network settles before final reads, unless the stage says.
+const DEFAULT_SETTLE: Duration = Duration::from_secs(5);
+/// How long a crashed node stays down, or a paused one stopped, unless the fault says.
+const DEFAULT_DOWN_TIME: Duration = Duration::from_secs(1);
+
+/// A stage's faults as the harness's schedule: each fault, and the heal that ends a partition.
+fn schedule(stage: &Stage) -> Vec<ScheduledFault> {
+    let mut schedule = Vec::new();
+    for fault in &stage.faults {
+        let at = fault.at.duration();
+        let down = |after: Option<Seconds>| after.map_or(DEFAULT_DOWN_TIME, Seconds::duration);
+        if let Some(partition) = &fault.partition {
+            let shape = match partition {
+                Partition::Groups(groups) => PartitionShape::Groups(groups.clone()),
+                Partition::Named(name) => match name.split_whitespace().collect::<Vec<_>>().as_slice() {
+                    ["isolate"] => PartitionShape::Isolate(None),
+                    ["isolate", node] => PartitionShape::Isolate(Some((*node).to_string())),
+                    _ => PartitionShape::Halves,
+                },
+            };
+            schedule.push(ScheduledFault { at, fault: nemesis::Fault::Partition(shape) });
+            if let Some(after) = fault.heal_after {
+                schedule.push(ScheduledFault { at: at + after.duration(), fault: nemesis::Fault::Heal });
+            }
+        }
+        if let Some(node) = &fault.crash {
+            let crash = nemesis::Fault::Crash { node: Some(node.clone()), restart_after: down(fault.restart_after) };
+            schedule.push(ScheduledFault { at, fault: crash });
+        }
+        if let Some(node) = &fault.pause {
+            let pause = nemesis::Fault::Pause { node: Some(node.clone()), resume_after: down(fault.resume_after) };
+            schedule.push(ScheduledFault { at, fault: pause });
+        }
+    }
+    schedule.sort_by_key(|scheduled| scheduled.at);
+    schedule
+}
+
+/// The harness configuration a stage describes.
+fn harness_config(protocol: &Protocol, stage: &Stage, seed: u64) -> HarnessConfig {
+    let mut config = HarnessConfig::new(stage.nodes as usize, seed);
+    config.init_timeout = init_timeout(protocol);
+    config.request_timeout = request_timeout(protocol);
+    let latency = stage.latency.map(|l| l.duration()).filter(|l| !l.is_zero());
+    config.network = NetworkConfig {
+        latency: match (latency, stage.latency_distribution) {
+            (None, _) => Latency::None,
+            (Some(mean), LatencyDistribution::Constant) => Latency::Constant(mean),
+            (Some(mean), LatencyDistribution::Uniform) => Latency::Uniform { mean },
+            (Some(mean), LatencyDistribution::Exponential) => Latency::Exponential { mean },
+        },
+        loss: stage.loss,
+        duplicate: stage.duplicate,
+        reorder: stage.reorder,
+        reorder_delay: latency.unwrap_or(Duration::from_millis(5)) * 2,
+    };
+    config.schedule = schedule(stage);
+    config.settle = stage.settle.map_or(DEFAULT_SETTLE, |s| s.duration());
+    config.nemesis = match stage.partition_every {
+        Some(every) => Nemesis::Partitions { every: every.duration() },
+        None => Nemesis::None,
+    };
+    config.load = Load {
+        concurrency: stage.concurrency.unwrap_or(stage.nodes) as usize,
+        rate: stage.rate,
+        duration: stage.duration.duration(),
+        max_ops: None,
+        ops_per_client: None,
+    };
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(text: &str) -> Stage {
+        toml::from_str(&format!("name = \"s\"\n{text}")).expect("stage")
+    }
+
+    fn protocol() -> Protocol {
+        toml::from_str("workload = \"echo\"").expect("protocol")
+    }
+
+    #[test]
+    fn a_stage_becomes_a_harness_configuration() {
+        let stage = stage(
+            "nodes = 3\nduration = \"2s\"\nrate = 50\nlatency = \"100ms\"\nlatency_distribution = \"exponential\"\n\
+             loss = 0.1\npartition_every = \"1s\"\n",
+        );
+        let config = harness_config(&protocol(), &stage, 7);
+        assert_eq!((config.node_count, config.seed, config.load.concurrency), (3, 7, 3));
+        assert_eq!(config.load.rate, Some(50.0));
+        assert_eq!(config.load.duration, Duration::from_secs(2));
+        assert_eq!(config.network.latency, Latency::Exponential { mean: Duration::from_millis(100) });
+        assert!((config.network.loss - 0.1).abs() < 1e-12);
+        assert_eq!(config.nemesis, Nemesis::Partitions { every: Duration::from_secs(1) });
+        assert_eq!((config.init_timeout, config.request_timeout), (Duration::from_secs(10), Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn faults_become_a_schedule_in_time_order_with_their_heals() {
+        let stage = stage(
+            "nodes = 3\nduration = \"10s\"\n\
+             [[fault]]\nat = \"4s\"\ncrash = \"n2\"\n\
+             [[fault]]\nat = \"1s\"\npartition = \"isolate n1\"\nheal_after = \"2s\"\n\
+             [[fault]]\nat = \"2s\"\npause = \"n0\"\nresume_after = \"500ms\"\n",
+        );
+        let secs = Duration::from_secs;
+        let expected = vec![
+            ScheduledFault { at: secs(1), fault: nemesis::Fault::Partition(PartitionShape::Isolate(Some("n1".into()))) },
+            ScheduledFault {
+                at: secs(2),
+                fault: nemesis::Fault::Pause { node: Some("n0".into()), resume_after: Duration::from_millis(500) },
+            },
+            ScheduledFault { at: secs(3), fault: nemesis::Fault::Heal },
+            ScheduledFault { at: secs(4), fault: nemesis::Fault::Crash { node: Some("n2".into()), restart_after: secs(1) } },
+        ];
+        assert_eq!(schedule(&stage), expected);
+    }
+
+    #[test]
+    fn the_default_budget_covers_init_load_timeouts_and_settling() {
+        let stage = stage("duration = \"20s\"\nsettle = \"5s\"\n");
+        assert_eq!(budget(&protocol(), &stage), Duration::from_secs(10 + 20 + 5 + 5 + 60));
+        assert_eq!(budget(&protocol(), &self::stage("budget = \"3s\"")), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn failures_get_the_verdict_a_candidate_expects() {
+        let timed_out = HarnessError::InitTimedOut { nodes: vec!["n1".into()], after: Duration::from_secs(10) };
+        assert_eq!(judge_failure(&timed_out).0, Verdict::TimeLimit);
+        let crashed = HarnessError::NodeCrashed {
+            node: "n0".into(),
+            phase: harness::Phase::Init,
+            status: Some(crate::sandbox::Status::Exited(1)),
+            stderr_tail: "Traceback".into(),
+        };
+        assert_eq!(judge_failure(&crashed), (Verdict::RuntimeError, "node n0 crashed during init (exit code 1)".into()));
+    }
+
+    #[test]
+    fn names_become_safe_file_names() {
+        assert_eq!(safe_name("multi node/partitions"), "multi_node_partitions");
+        assert_eq!(safe_name("../x"), "___x");
+        assert_eq!(safe_name(""), "_");
+    }
+
+    #[test]
+    fn a_skipped_stage_is_a_skipped_group_with_no_points() {
+        let stage = stage("points = 10");
+        let group = stage_group(&stage, stage_case(&stage, Verdict::Skipped, "stage `a` failed".into()));
+        assert_eq!(group.skipped_because.as_deref(), Some("stage `a` failed"));
+        assert_eq!((group.points, group.max_points), (0.0, 10.0));
+        let passed = stage_group(&stage, stage_case(&stage, Verdict::Accepted, String::new()));
+        assert_eq!(passed.points, 10.0);
+    }
+}

@@ -1,0 +1,197 @@
+//! Starting a process under a [`RunPlan`]'s layers, shared by [`run`](super::run) (to its end) and
+//! [`spawn`](super::spawn) (long-lived): the confinement is prepared in the grader, the child applies it
+//! between fork and exec with system calls only, and the new leader is registered with the reaper. Also
+//! the clean-up both do when a process ends: nothing of it may remain.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use super::probe::Layers;
+use super::{
+    DEFAULT_TASKS, RunPlan, UNPRIVILEGED_ID, affinity, cgroup, confine, is_root, landlock, namespaces, reaper, seccomp,
+};
+
+/// A confined process just started, with everything that must live as long as it does.
+pub(super) struct Launched {
+    pub child: Child,
+    pub pid: libc::pid_t,
+    pub started: Instant,
+    /// The Landlock ruleset and the cgroup; dropping it removes the cgroup.
+    pub prepared: Option<confine::Prepared>,
+    /// Through the trampoline: where the program's own usage comes back once it ends.
+    pub usage_reader: Option<OwnedFd>,
+}
+
+impl Launched {
+    /// Levels of the tree above the program: the trampoline and the namespace's init, or none.
+    pub fn wrapper_depth(&self) -> u32 {
+        if self.usage_reader.is_some() { 2 } else { 0 }
+    }
+
+    pub fn cgroup(&self) -> Option<&cgroup::RunGroup> {
+        self.prepared.as_ref().and_then(|p| p.cgroup.as_ref())
+    }
+}
+
+/// What a caller adds to the plan: where stdin comes from (stdout and stderr are always piped), and
+/// whether the cgroup should have a freezer (for pausing a long-lived process).
+pub(super) struct Extras {
+    pub stdin: Stdio,
+    pub freezer: bool,
+}
+
+/// Starts `plan` confined by `layers`. Errors are the grader's (cannot prepare or spawn), including a
+/// program that cannot be executed.
+pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Result<Launched> {
+    let drop_to = (plan.drop_privileges && is_root()).then_some(UNPRIVILEGED_ID);
+    let env = if drop_to.is_some() { super::reachable_path(&plan.env) } else { plan.env.clone() };
+    let program = super::resolve_program(&plan.program, &env);
+    let prepared = match &plan.confine {
+        Some(confinement) => {
+            let needs = confine::Needs { limits: &plan.limits, run_as: drop_to, freezer: extras.freezer };
+            Some(confine::Prepared::new(confinement, layers, &plan.cwd, &env, &needs)?)
+        }
+        None => None,
+    };
+    let child = prepared.as_ref().map_or_else(confine::ChildSide::unconfined, confine::Prepared::for_child);
+    // Through the trampoline, the program's own CPU time and peak memory come back on this pipe.
+    let mut usage_pipe: Option<(OwnedFd, OwnedFd)> = None;
+    // The child (and the trampoline's init) starts on this thread's CPU (see `affinity`); the program
+    // gets the thread's own CPU set back before it starts.
+    let pinned = affinity::Pinned::here();
+    let restore = pinned.as_ref().map(affinity::Pinned::saved);
+    let mut command = if child.trampoline {
+        // The trampoline's exec cannot report a missing program the way a direct spawn does.
+        super::check_executable(&program)?;
+        let nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
+        let pipe = super::pipe()?;
+        let relay = Some(pipe.1.as_raw_fd());
+        usage_pipe = Some(pipe);
+        namespaces::command(&program, &plan.args, child.landlock, relay, child.seccomp.is_some(), nproc, restore.as_ref())
+    } else {
+        let mut command = Command::new(&program);
+        command.args(&plan.args);
+        command
+    };
+    command
+        .current_dir(&plan.cwd)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(extras.stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let relay_fd = usage_pipe.as_ref().map(|(_, write)| write.as_raw_fd());
+    confine_before_exec(&mut command, child, &plan.limits, drop_to, relay_fd, restore);
+    let started = Instant::now();
+    let (spawned, pid) = {
+        // Registered under the reaper's lock, so no sweep takes the new leader for an orphan.
+        let mut registry = reaper::lock();
+        let spawned = command.spawn()?;
+        let pid = spawned.id() as libc::pid_t;
+        registry.register(pid);
+        (spawned, pid)
+    };
+    drop(command);
+    drop(pinned);
+    // Our copy of the relay's write end closes here: only the trampoline holds one.
+    let usage_reader = usage_pipe.map(|(read, _write)| read);
+    Ok(Launched { child: spawned, pid, started, prepared, usage_reader })
+}
+
+fn confine_before_exec(
+    command: &mut Command,
+    child: confine::ChildSide,
+    limits: &super::RunLimits,
+    drop_to: Option<u32>,
+    relay_fd: Option<i32>,
+    affinity: Option<affinity::Mask>,
+) {
+    let limits = *limits;
+    // SAFETY: the closure runs in the child between fork and exec. It calls only async-signal-safe
+    // system calls (setsid, prctl, open/write/close, setrlimit, close_range, fcntl, setgroups, setgid,
+    // setuid, sched_setaffinity, landlock_restrict_self, seccomp) on values computed before the fork, and
+    // allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if let Some(procs) = &child.cgroup {
+                for path in procs {
+                    cgroup::join(path)?;
+                }
+            }
+            super::set_limit(libc::RLIMIT_CORE, 0)?;
+            if let Some(cpu) = limits.cpu_time {
+                // A backstop: the poller stops the run at the exact limit.
+                super::set_limit(libc::RLIMIT_CPU, cpu.as_secs() + 2)?;
+            }
+            if let Some(memory) = limits.memory {
+                super::set_limit(libc::RLIMIT_DATA, memory.saturating_mul(2))?;
+            }
+            if let Some(size) = limits.file_size {
+                super::set_limit(libc::RLIMIT_FSIZE, size)?;
+            }
+            if let Some(files) = limits.open_files {
+                super::set_limit(libc::RLIMIT_NOFILE, files)?;
+            }
+            if let Some(tasks) = child.nproc {
+                super::set_limit(libc::RLIMIT_NPROC, tasks)?;
+            }
+            // Mark every inherited descriptor close-on-exec (closing would break std's exec-error pipe).
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_uint);
+            if let Some(id) = drop_to
+                && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 || libc::setuid(id) != 0)
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // After the change of user, which clears it.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            // Every sandboxed process carries it: the mark by which the reaper knows our orphans.
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if child.trampoline {
+                // The trampoline confines the program inside the namespaces; it needs the ruleset open.
+                for fd in [child.landlock, relay_fd].into_iter().flatten() {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
+                }
+                return Ok(());
+            }
+            if let Some(mask) = &affinity {
+                mask.apply();
+            }
+            if let Some(fd) = child.landlock {
+                landlock::restrict_self(fd)?;
+            }
+            if let Some((deny, hide_clone3)) = &child.seccomp {
+                seccomp::install(deny)?;
+                seccomp::install(hide_clone3)?;
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Kills whatever is left of a process that ended or is being stopped: its process group, every process
+/// seen in its tree (when still the same process), its cgroup, and the orphans the subreaper caught.
+/// Returns whether the kernel's OOM killer acted in its cgroup.
+pub(super) fn contain_leftovers(
+    pid: libc::pid_t,
+    seen: &std::collections::HashMap<libc::pid_t, u64>,
+    group: Option<&cgroup::RunGroup>,
+) -> bool {
+    super::kill_group(pid);
+    reaper::kill_seen(seen);
+    let mut oom_killed = false;
+    if let Some(group) = group {
+        oom_killed = group.oom_killed();
+        group.kill_all();
+    }
+    reaper::unregister(pid);
+    reaper::reap_orphans();
+    oom_killed
+}

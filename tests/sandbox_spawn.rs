@@ -1,0 +1,135 @@
+//! `sandbox::spawn` through the namespace trampoline: unit tests cannot reach that layer (their binary
+//! has no `main` of ours to act as the trampoline), so here the real binary plays it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use takehome::report::LimitHit;
+use takehome::sandbox::{self, Confinement, Input, RunLimits, RunPlan, Status, namespaces, probe};
+
+/// Whether the namespace layer is on (it is not where user namespaces are forbidden: nothing to test).
+fn with_namespaces() -> bool {
+    namespaces::enable_with(PathBuf::from(env!("CARGO_BIN_EXE_takehome")));
+    probe::layers().namespaces
+}
+
+fn plan(program: &str, args: &[&str], workdir: &std::path::Path) -> RunPlan {
+    RunPlan {
+        program: program.into(),
+        args: args.iter().map(Into::into).collect(),
+        cwd: workdir.to_path_buf(),
+        env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()), ("HOME".into(), workdir.into())],
+        stdin: Input::Null,
+        limits: RunLimits::default(),
+        drop_privileges: true,
+        confine: Some(Confinement::run(workdir.to_path_buf())),
+    }
+}
+
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    sandbox::hand_over(dir.path()).unwrap();
+    dir
+}
+
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rfind(')').is_some_and(|end| !stat[end + 2..].starts_with('Z'))
+}
+
+/// Every process below `pid`, from /proc/<pid>/task/*/children.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut index = 0;
+    while index < all.len() {
+        let current = all[index];
+        index += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{current}/task")) else { continue };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            all.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+    }
+    all
+}
+
+#[test]
+fn a_node_in_namespaces_echoes_pauses_resumes_and_ends() {
+    if !with_namespaces() {
+        return;
+    }
+    let dir = workdir();
+    let mut node = sandbox::spawn(&plan("cat", &[], dir.path())).unwrap();
+    let mut stdin = node.take_stdin().unwrap();
+    let mut stdout = BufReader::new(node.take_stdout().unwrap());
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let _ = lines_tx.send(std::mem::take(&mut line));
+        }
+    });
+    stdin.write_all(b"one\n").unwrap();
+    assert_eq!(lines.recv_timeout(Duration::from_secs(10)).unwrap(), "one\n");
+    node.pause().unwrap();
+    stdin.write_all(b"two\n").unwrap();
+    assert!(lines.recv_timeout(Duration::from_millis(300)).is_err(), "a paused node answered");
+    node.resume().unwrap();
+    assert_eq!(lines.recv_timeout(Duration::from_secs(10)).unwrap(), "two\n");
+    drop(stdin);
+    assert_eq!(node.wait_timeout(Duration::from_secs(10)).unwrap(), Some(Status::Exited(0)));
+    assert_eq!(node.usage().limit_hit, None);
+}
+
+#[test]
+fn killing_a_node_in_namespaces_leaves_nothing() {
+    if !with_namespaces() {
+        return;
+    }
+    let dir = workdir();
+    let script = "sleep 300 & setsid sleep 300 & echo ready; wait";
+    let mut node = sandbox::spawn(&plan("sh", &["-c", script], dir.path())).unwrap();
+    let mut stdout = BufReader::new(node.take_stdout().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // The trampoline, the namespace's init, sh and its two sleeps.
+    let pids = tree(node.pid());
+    assert!(pids.len() >= 5, "{pids:?}");
+    node.kill();
+    assert!(pids.iter().all(|&pid| !alive(pid)), "{pids:?} still there");
+    assert_eq!(node.try_wait().unwrap(), Some(Status::Signaled(libc::SIGKILL)));
+}
+
+#[test]
+fn a_node_in_namespaces_over_its_memory_is_killed_and_reported() {
+    if !with_namespaces() || !std::path::Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    let dir = workdir();
+    let grow = "import time\nx = []\nwhile True:\n x.append(bytearray(8 << 20))\n time.sleep(0.005)";
+    let mut plan = plan("/usr/bin/python3", &["-c", grow], dir.path());
+    plan.limits.memory = Some(64 << 20);
+    let mut node = sandbox::spawn(&plan).unwrap();
+    assert_eq!(node.wait_timeout(Duration::from_secs(30)).unwrap(), Some(Status::Signaled(libc::SIGKILL)));
+    assert_eq!(node.usage().limit_hit, Some(LimitHit::Memory), "{:?}", node.usage());
+}
+
+#[test]
+fn a_busy_node_in_namespaces_shows_its_cpu_time() {
+    if !with_namespaces() {
+        return;
+    }
+    let dir = workdir();
+    let mut node = sandbox::spawn(&plan("sh", &["-c", "while :; do :; done"], dir.path())).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut cpu = Duration::ZERO;
+    while cpu < Duration::from_millis(100) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        cpu = node.usage().cpu_time.unwrap_or_default();
+    }
+    assert!(cpu >= Duration::from_millis(100), "{cpu:?}");
+    node.kill();
+}

@@ -1,0 +1,132 @@
+//! Protocol challenges through the real binary: stages run in order and stop at the first failure,
+//! each stage's verdict says why, the JSON report carries the figures, and each stage keeps its files.
+
+mod common;
+
+use common::{Takehome, fixture, repo, verdict};
+
+fn python_reference(challenge: &str) -> std::path::PathBuf {
+    repo().join("challenges").join(challenge).join("reference/python")
+}
+
+#[test]
+fn a_passing_node_gets_every_stage_its_figures_and_its_files() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let submission = python_reference("echo");
+    let run = Takehome::new()
+        .args(["test", "echo", "--seed", "5", "--format", "json", "--output", "report.json", "--format", "human"])
+        .args(["--artifacts", &artifacts.path().display().to_string()])
+        .current_dir(&submission)
+        .run();
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let out = run.stdout();
+    assert!(out.contains("single-node  10/10") && out.contains("many-nodes  10/10"), "{out}");
+    assert!(out.contains("msgs-per-op all 2.00 · servers 0.00 · clients 2.00"), "{out}");
+    let report_path = submission.join("report.json");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    std::fs::remove_file(&report_path).unwrap();
+    assert_eq!(verdict(&report, "single-node", "single-node"), "AC");
+    let case = &report["reports"][0]["groups"][0]["cases"][0];
+    assert_eq!(case["metrics"]["msgs-per-op-servers"], 0.0);
+    assert!(case["metrics"]["requests"].as_f64().unwrap() > 0.0, "{case}");
+    let folder = artifacts.path().join("python/single-node");
+    assert_eq!(case["artifacts"].as_str(), Some(folder.to_str().unwrap()));
+    for file in ["history.jsonl", "network.jsonl", "report.html", "n0.stderr.txt"] {
+        assert!(folder.join(file).is_file(), "{file} missing in {}", folder.display());
+    }
+    let history = std::fs::read_to_string(folder.join("history.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(history.lines().next().unwrap()).unwrap();
+    assert_eq!((first["type"].as_str(), first["f"].as_str()), (Some("invoke"), Some("echo")));
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(html.contains("<svg"), "the HTML report has no chart");
+}
+
+#[test]
+fn a_log_line_on_stdout_fails_the_first_stage_and_skips_the_rest() {
+    let run = Takehome::new()
+        .args(["test", "echo", "--seed", "5", "--format", "json"])
+        .current_dir(&fixture("submissions/protocol/echo-logs-to-stdout"))
+        .run();
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let set: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(verdict(&set, "single-node", "single-node"), "WA");
+    let report = &set["reports"][0];
+    let reason = report["groups"][0]["cases"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("n0") && reason.contains("line 1"), "{reason}");
+    assert_eq!(report["groups"][1]["skipped_because"], "stage `single-node` failed");
+    assert_eq!(verdict(&set, "many-nodes", "many-nodes"), "SKIPPED");
+    assert_eq!(report["score"], 0.0);
+}
+
+#[test]
+fn a_crash_is_told_apart_from_an_init_timeout() {
+    let crashed = Takehome::new()
+        .args(["test", "echo", "--seed", "5"])
+        .current_dir(&fixture("submissions/protocol/echo-crashes-on-init"))
+        .run();
+    assert_eq!(crashed.code(), 1);
+    let out = crashed.stdout();
+    assert!(out.contains("RE") && out.contains("node n0 crashed during init (exit code 1)"), "{out}");
+    assert!(out.contains("Traceback"), "the node's stderr is not shown:\n{out}");
+
+    let silent = Takehome::new()
+        .args(["test", "echo", "--seed", "5"])
+        .current_dir(&fixture("submissions/protocol/echo-never-inits"))
+        .run();
+    assert_eq!(silent.code(), 1);
+    let out = silent.stdout();
+    assert!(out.contains("TLE") && out.contains("init timed out after 5 s: n0 never answered init"), "{out}");
+}
+
+#[test]
+fn a_stage_that_misses_a_figure_says_which_and_by_how_much() {
+    let challenge = tempfile::tempdir().unwrap();
+    std::fs::write(
+        challenge.path().join("challenge.toml"),
+        r#"id = "echo-strict"
+title = "echo with an impossible bound"
+kind = "protocol"
+[protocol]
+workload = "echo"
+[[stage]]
+name = "only"
+duration = "1s"
+rate = 20
+[stage.expect]
+msgs-per-op-clients = { at_most = 1.5 }
+"#,
+    )
+    .unwrap();
+    let run = Takehome::new()
+        .args(["test", &challenge.path().display().to_string(), "--seed", "3"])
+        .current_dir(&python_reference("echo"))
+        .run();
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let out = run.stdout();
+    assert!(out.contains("correct, but msgs-per-op-clients was 2, must be at most 1.5"), "{out}");
+}
+
+#[test]
+fn a_broken_protocol_spec_names_the_stage_and_the_fault() {
+    let challenge = tempfile::tempdir().unwrap();
+    std::fs::write(
+        challenge.path().join("challenge.toml"),
+        "id = \"x\"\ntitle = \"x\"\nkind = \"protocol\"\n[protocol]\nworkload = \"brodcast\"\n[[stage]]\nname = \"a\"\n",
+    )
+    .unwrap();
+    let run = Takehome::new().args(["test", &challenge.path().display().to_string()]).run();
+    assert_eq!(run.code(), 2);
+    let err = run.stderr();
+    assert!(err.contains("challenge.toml") && err.contains("did you mean `broadcast`?"), "{err}");
+
+    std::fs::write(
+        challenge.path().join("challenge.toml"),
+        "id = \"x\"\ntitle = \"x\"\nkind = \"protocol\"\n[protocol]\nworkload = \"echo\"\n\
+         [[stage]]\nname = \"a\"\nnodes = 2\n[[stage.fault]]\nat = \"1s\"\ncrash = \"n2\"\n",
+    )
+    .unwrap();
+    let run = Takehome::new().args(["test", &challenge.path().display().to_string()]).run();
+    assert_eq!(run.code(), 2);
+    let err = run.stderr();
+    assert!(err.contains("stage `a`: the fault at 1 s: there is no node `n2`"), "{err}");
+}
