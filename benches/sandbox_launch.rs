@@ -48,7 +48,8 @@ fn main() {
     let bwrap = Command::new("bwrap").arg("--version").output().is_ok_and(|o| o.status.success());
     let mut bare = Vec::new();
     let mut bwrapped = Vec::new();
-    let mut tiers: Vec<(Vec<Duration>, String, String)> = TIERS.iter().map(|_| (Vec::new(), String::new(), String::new())).collect();
+    let mut tiers: Vec<(Vec<Duration>, String, String)> =
+        TIERS.iter().map(|_| (Vec::new(), String::new(), String::new())).collect();
     for _ in 0..ROUNDS {
         bare.extend(measure(per_round, launch_bare));
         for ((_, disabled, confined), (times, layers, failure)) in TIERS.iter().zip(tiers.iter_mut()) {
@@ -58,10 +59,7 @@ fn main() {
             if trampoline.is_none() {
                 command.arg("--own-trampoline");
             }
-            let output = command
-                .env(sandbox::probe::DISABLE_VAR, disabled)
-                .output()
-                .expect("tier runs");
+            let output = command.env(sandbox::probe::DISABLE_VAR, disabled).output().expect("tier runs");
             let text = String::from_utf8_lossy(&output.stdout);
             let mut lines = text.lines();
             let parsed: Option<Vec<Duration>> = lines

@@ -19,9 +19,24 @@ pub struct Cli {
     pub color: ColorChoice,
 }
 
+/// How a submission's language is found, for `test --help` (src/submission/detect.rs has the rules).
+const LANGUAGES: &str = "\
+How your submission is built and run (the first match wins; a takehome.toml with `build` and `run` overrides):
+  Cargo.toml                         cargo build --release, then target/release/<bin>
+  go.mod                             go build, then ./submission
+  pom.xml                            mvn package, then java -jar target/*.jar
+  Makefile and C/C++ sources         make, then ./main (or ./solution)
+  package.json (main or start)       npm install if it has dependencies, then node <main> or npm start
+  main.py or the only .py file       python3 main.py
+  Main.java or the only .java file   javac, then java Main
+  main.cpp / main.c                  c++ -O2 / cc -O2, then ./main
+  main.js, index.js                  node <file>
+The submission's folder is copied and built elsewhere: your files are never changed.";
+
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Build the submission in the current folder (or --dir) and run the challenge's public cases.
+    #[command(after_long_help = LANGUAGES)]
     Test {
         /// A bundled challenge id (see `takehome list`) or a challenge folder.
         challenge: String,

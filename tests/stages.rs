@@ -69,13 +69,19 @@ fn a_crash_is_told_apart_from_an_init_timeout() {
     assert!(out.contains("RE") && out.contains("node n0 crashed during init (exit code 1)"), "{out}");
     assert!(out.contains("Traceback"), "the node's stderr is not shown:\n{out}");
 
+    let artifacts = tempfile::tempdir().unwrap();
     let silent = Takehome::new()
-        .args(["test", "echo", "--seed", "5"])
+        .args(["test", "echo", "--seed", "5", "--artifacts", &artifacts.path().display().to_string()])
         .current_dir(&fixture("submissions/protocol/echo-never-inits"))
         .run();
     assert_eq!(silent.code(), 1);
     let out = silent.stdout();
     assert!(out.contains("TLE") && out.contains("init timed out after 5 s: n0 never answered init"), "{out}");
+    assert!(out.contains("without flushing"), "no hint about flushing:\n{out}");
+    // What was recorded before the failure is kept all the same.
+    let folder = artifacts.path().join("echo-never-inits/single-node");
+    assert!(out.contains(&format!("files: {}", folder.display())), "{out}");
+    assert!(folder.join("n0.stderr.txt").is_file() && folder.join("report.html").is_file());
 }
 
 #[test]

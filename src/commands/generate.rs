@@ -12,6 +12,14 @@ use crate::spec;
 
 pub fn run(challenge: &str, case: &str, out: &Path, seed: Option<u64>, overrides: &[String]) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
+    if loaded.spec.kind == crate::spec::Kind::Protocol {
+        return Err(UsageError(format!(
+            "challenge `{}` is a protocol challenge: its stages have no input files to generate; \
+             `takehome test {} --seed <n>` replays a stage, and keeps its history, trace and report",
+            loaded.spec.id, loaded.spec.id
+        ))
+        .into());
+    }
     let seed = super::choose_seed(seed);
     let (group_name, case_name) = match case.split_once('/') {
         Some((group, case)) => (Some(group), case),
@@ -28,7 +36,18 @@ pub fn run(challenge: &str, case: &str, out: &Path, seed: Option<u64>, overrides
         }
     }
     let Some(plan) = found else {
-        return Err(UsageError(format!("challenge `{}` has no case `{case}`", loaded.spec.id)).into());
+        let known: Vec<String> = (0..loaded.spec.groups.len())
+            .flat_map(|index| {
+                let group = loaded.spec.groups[index].name.clone();
+                batch::plan_group(&loaded, index, seed).into_iter().map(move |p| format!("{group}/{}", p.name))
+            })
+            .collect();
+        return Err(UsageError(format!(
+            "challenge `{}` has no case `{case}`; its cases: {}",
+            loaded.spec.id,
+            known.join(", ")
+        ))
+        .into());
     };
     if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err(

@@ -33,7 +33,11 @@ impl Options {
     #[must_use]
     pub fn new(mode: Mode, args: &RunArgs, seed: u64, challenge: &LoadedChallenge) -> Options {
         let artifacts = args.artifacts.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join("takehome-runs").join(format!("{}-{}-seed{seed}", challenge.spec.id, mode_name(mode)))
+            std::env::temp_dir().join("takehome-runs").join(format!(
+                "{}-{}-seed{seed}",
+                challenge.spec.id,
+                mode_name(mode)
+            ))
         });
         Options { mode, seed, jobs: super::jobs(args.jobs), progress: super::show_progress(), artifacts }
     }
@@ -96,7 +100,12 @@ fn stage_groups(
     };
     let spinner = progress_bar(options.progress, None, "stage");
     let groups = stages::run_stages(challenge, built, &stage_options, &|stage| {
-        spinner.set_message(format!("stage {} ({} node{})", stage.name, stage.nodes, if stage.nodes == 1 { "" } else { "s" }));
+        spinner.set_message(format!(
+            "stage {} ({} node{})",
+            stage.name,
+            stage.nodes,
+            if stage.nodes == 1 { "" } else { "s" }
+        ));
     });
     spinner.finish_and_clear();
     groups

@@ -4,8 +4,8 @@
 use super::pipeline::{self, Options};
 use crate::cli::RunArgs;
 use crate::exit_codes;
-use crate::report::{Mode, Report, Verdict};
-use crate::spec::{self, KnownBad, LoadedChallenge};
+use crate::report::{CaseResult, GroupResult, Mode, Report, Verdict};
+use crate::spec::{self, KnownBad};
 
 pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
@@ -56,7 +56,7 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
     for bad in &loaded.spec.validate.known_bad {
         let report = pipeline::grade(&loaded, &loaded.path(&bad.path), &options);
         let verdict = Verdict::parse(&bad.verdict).unwrap_or(Verdict::JudgeError);
-        let outcome = known_bad_outcome(&loaded, bad, verdict, &report);
+        let outcome = known_bad_outcome(bad, verdict, &report);
         let ok = outcome.is_ok();
         let summary = match &outcome {
             Ok(text) | Err(text) => text.clone(),
@@ -91,26 +91,25 @@ fn reference_failures(report: &Report) -> Vec<String> {
     for group in &report.groups {
         for case in &group.cases {
             if case.verdict != Verdict::Accepted {
-                failures.push(format!("{}/{}: {} {}", group.name, case.name, case.verdict, case.reason));
+                failures.push(format!("{}: {} {}", label(group, case), case.verdict, case.reason));
             }
         }
     }
     failures
 }
 
-fn known_bad_outcome(
-    challenge: &LoadedChallenge,
-    bad: &KnownBad,
-    verdict: Verdict,
-    report: &Report,
-) -> Result<String, String> {
-    let _ = challenge;
+/// `group/case`, or just the name when group and case are one (a protocol stage).
+fn label(group: &GroupResult, case: &CaseResult) -> String {
+    if group.name == case.name { case.name.clone() } else { format!("{}/{}", group.name, case.name) }
+}
+
+fn known_bad_outcome(bad: &KnownBad, verdict: Verdict, report: &Report) -> Result<String, String> {
     let judge_errors: Vec<String> = report
         .groups
         .iter()
         .flat_map(|g| g.cases.iter().map(move |c| (g, c)))
         .filter(|(_, c)| c.verdict == Verdict::JudgeError)
-        .map(|(g, c)| format!("{}/{}: {}", g.name, c.name, c.reason))
+        .map(|(g, c)| format!("{}: {}", label(g, c), c.reason))
         .collect();
     if !judge_errors.is_empty() && verdict != Verdict::JudgeError {
         return Err(format!("judge error: {}", judge_errors.join("; ")));
@@ -127,7 +126,7 @@ fn known_bad_outcome(
             None => true,
         })
         .filter(|(_, c)| c.verdict == verdict)
-        .map(|(g, c)| format!("{}/{}", g.name, c.name))
+        .map(|(g, c)| label(g, c))
         .collect();
     if let Some(first) = matching.first() {
         return Ok(format!(
@@ -142,7 +141,7 @@ fn known_bad_outcome(
         .filter(|(g, c)| {
             bad.case.as_ref().is_none_or(|name| &c.name == name || &format!("{}/{}", g.name, c.name) == name)
         })
-        .map(|(g, c)| format!("{}/{} {}", g.name, c.name, c.verdict))
+        .map(|(g, c)| format!("{} {}", label(g, c), c.verdict))
         .collect();
     if seen.is_empty() {
         return Err(match &bad.case {

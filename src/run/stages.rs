@@ -22,7 +22,7 @@ use crate::submission::Built;
 #[derive(Debug, Clone)]
 pub struct StageOptions {
     pub mode: Mode,
-    /// The run's seed; each stage's own is derived from it and its name.
+    /// The run's seed: every stage's network, faults and requests come from it, so `--seed` replays them.
     pub seed: u64,
     /// Where each stage's files go (a folder per stage is made inside).
     pub artifacts: PathBuf,
@@ -112,16 +112,15 @@ fn run_stage(
     built: &Built,
     options: &StageOptions,
 ) -> CaseResult {
-    let seed = batch::mix(options.seed, &format!("stage/{}", stage.name));
+    let seed = options.seed;
     let mut case = stage_case(stage, Verdict::JudgeError, String::new());
-    case.seed = Some(seed);
     let show_details = !(case.hidden && options.mode == Mode::Test);
     let Some(protocol) = protocol else {
         case.reason = "the spec has no [protocol] table".into();
         return case;
     };
-    let Some(mut workload) = workloads::by_name(&protocol.workload) else {
-        case.reason = format!("takehome has no workload `{}`", protocol.workload);
+    let Some(mut workload) = workloads::for_stage(&protocol.workload, stage.topology.as_deref()) else {
+        case.reason = format!("takehome has no workload `{}` with topology {:?}", protocol.workload, stage.topology);
         return case;
     };
     let config = harness_config(protocol, stage, seed);
@@ -148,11 +147,19 @@ fn run_stage(
         Err(error) => {
             let (verdict, reason) = judge_failure(&error.error);
             case.verdict = verdict;
-            case.reason = format!("{reason} (seed {})", error.seed);
+            case.reason = reason;
             if show_details {
-                if let HarnessError::NodeCrashed { stderr_tail, .. } = &error.error {
-                    let stderr_tail = (!stderr_tail.trim().is_empty()).then(|| stderr_tail.clone());
-                    case.feedback = Some(Feedback { stderr_tail, ..Feedback::default() });
+                let stderr = match (&error.error, &error.partial) {
+                    (HarnessError::NodeCrashed { node, stderr_tail, .. }, _) => labelled_stderr(&[(node, stderr_tail)]),
+                    (_, Some(partial)) => {
+                        labelled_stderr(&partial.stderr_tails.iter().map(|(n, t)| (n, t)).collect::<Vec<_>>())
+                    }
+                    (_, None) => None,
+                };
+                let hint = matches!(error.error, HarnessError::InitTimedOut { .. }).then(|| INIT_HINT.to_string());
+                case.feedback = Some(Feedback { stderr_tail: stderr, checker_message: hint, ..Feedback::default() });
+                if let Some(partial) = &error.partial {
+                    keep_files(&mut case, &folder, &challenge.spec.id, stage, partial);
                 }
             }
         }
@@ -166,7 +173,9 @@ fn judge_failure(error: &HarnessError) -> (Verdict, String) {
         HarnessError::Config(_) => Verdict::JudgeError,
         HarnessError::InitTimedOut { .. } => Verdict::TimeLimit,
         HarnessError::Spawn { .. } | HarnessError::NodeCrashed { .. } => Verdict::RuntimeError,
-        HarnessError::InitRefused { .. } | HarnessError::Setup { .. } | HarnessError::Malformed(_) => Verdict::WrongAnswer,
+        HarnessError::InitRefused { .. } | HarnessError::Setup { .. } | HarnessError::Malformed(_) => {
+            Verdict::WrongAnswer
+        }
     };
     let reason = match error {
         // The stderr tail is shown as feedback, apart from the one-line reason.
@@ -187,8 +196,8 @@ fn judge_run(
     budget: Duration,
     show_details: bool,
 ) {
-    case.metrics = metrics(run);
-    // The summary's own seed line would compete with the run's seed, which is the one to replay with.
+    case.metrics = run.metrics();
+    // The report's header already gives the seed to replay with.
     case.notes = run
         .summary()
         .lines()
@@ -208,9 +217,9 @@ fn judge_run(
         })
         .collect();
     let (verdict, reason) = if !run.validity.valid {
-        (Verdict::WrongAnswer, format!("{} (seed {})", run.validity.summary, run.seed))
+        (Verdict::WrongAnswer, run.validity.summary.clone())
     } else if !missed.is_empty() {
-        (Verdict::WrongAnswer, format!("correct, but {} (seed {})", missed.join("; "), run.seed))
+        (Verdict::WrongAnswer, format!("correct, but {}", missed.join("; ")))
     } else if elapsed > budget {
         (
             Verdict::TimeLimit,
@@ -228,18 +237,27 @@ fn judge_run(
         if run.diagnostics_dropped > 0 {
             shown.push(format!("... and {} more protocol diagnostics", run.diagnostics_dropped));
         }
-        let stderr: Vec<String> = run
-            .stderr_tails
-            .iter()
-            .filter(|(_, tail)| !tail.trim().is_empty())
-            .map(|(node, tail)| format!("{node}:\n{tail}"))
-            .collect();
+        let tails: Vec<(&String, &String)> = run.stderr_tails.iter().map(|(n, t)| (n, t)).collect();
         case.feedback = Some(Feedback {
             checker_message: (!shown.is_empty()).then(|| shown.join("\n")),
-            stderr_tail: (!stderr.is_empty()).then(|| stderr.join("\n")),
+            stderr_tail: labelled_stderr(&tails),
             ..Feedback::default()
         });
     }
+}
+
+/// What a node that never answers init most often forgot.
+const INIT_HINT: &str = "A node that never seems to answer init has often written its reply without flushing \
+stdout (Python: print(..., flush=True) or sys.stdout.flush()), or written it without a newline.";
+
+/// Each node's stderr tail under its name; `None` when none wrote anything.
+fn labelled_stderr(tails: &[(&String, &String)]) -> Option<String> {
+    let shown: Vec<String> = tails
+        .iter()
+        .filter(|(_, tail)| !tail.trim().is_empty())
+        .map(|(node, tail)| if tails.len() == 1 { (*tail).clone() } else { format!("{node}:\n{tail}") })
+        .collect();
+    (!shown.is_empty()).then(|| shown.join("\n"))
 }
 
 /// A checker's problem and the history entries that show it, one JSON line each.
@@ -258,35 +276,6 @@ fn problem_with_ops(problem: &Problem, run: &RunResult) -> String {
 
 /// History entries shown per problem.
 const OPS_SHOWN: usize = 6;
-
-/// The run's figures by name, for `expect` bounds and the JSON report.
-fn metrics(run: &RunResult) -> BTreeMap<String, f64> {
-    let stats = &run.stats;
-    let (all, servers, clients) = stats.msgs_per_op();
-    let mut metrics: BTreeMap<String, f64> = [
-        ("requests", stats.requests as f64),
-        ("ok", stats.ok as f64),
-        ("failed", stats.failed as f64),
-        ("indefinite", stats.indefinite as f64),
-        ("throughput", stats.throughput),
-        ("availability", stats.availability),
-        ("msgs-per-op", all),
-        ("msgs-per-op-servers", servers),
-        ("msgs-per-op-clients", clients),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_string(), value))
-    .collect();
-    if let Some(latency) = stats.latency {
-        for (name, value) in
-            [("p50", latency.p50), ("p95", latency.p95), ("p99", latency.p99), ("max", latency.max)]
-        {
-            metrics.insert(format!("latency-{name}-ms"), value.as_secs_f64() * 1000.0);
-        }
-    }
-    metrics.extend(run.validity.metrics.iter().map(|(name, value)| (name.clone(), *value)));
-    metrics
-}
 
 fn round(value: f64) -> String {
     let rounded = (value * 1000.0).round() / 1000.0;
@@ -453,13 +442,19 @@ mod tests {
         );
         let secs = Duration::from_secs;
         let expected = vec![
-            ScheduledFault { at: secs(1), fault: nemesis::Fault::Partition(PartitionShape::Isolate(Some("n1".into()))) },
+            ScheduledFault {
+                at: secs(1),
+                fault: nemesis::Fault::Partition(PartitionShape::Isolate(Some("n1".into()))),
+            },
             ScheduledFault {
                 at: secs(2),
                 fault: nemesis::Fault::Pause { node: Some("n0".into()), resume_after: Duration::from_millis(500) },
             },
             ScheduledFault { at: secs(3), fault: nemesis::Fault::Heal },
-            ScheduledFault { at: secs(4), fault: nemesis::Fault::Crash { node: Some("n2".into()), restart_after: secs(1) } },
+            ScheduledFault {
+                at: secs(4),
+                fault: nemesis::Fault::Crash { node: Some("n2".into()), restart_after: secs(1) },
+            },
         ];
         assert_eq!(schedule(&stage), expected);
     }
@@ -481,7 +476,10 @@ mod tests {
             status: Some(crate::sandbox::Status::Exited(1)),
             stderr_tail: "Traceback".into(),
         };
-        assert_eq!(judge_failure(&crashed), (Verdict::RuntimeError, "node n0 crashed during init (exit code 1)".into()));
+        assert_eq!(
+            judge_failure(&crashed),
+            (Verdict::RuntimeError, "node n0 crashed during init (exit code 1)".into())
+        );
     }
 
     #[test]

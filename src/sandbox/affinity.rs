@@ -31,13 +31,11 @@ impl Mask {
 
     fn bytes(&self) -> &[u8] {
         // SAFETY: cpu_set_t is plain bits; we read exactly its size.
-        unsafe {
-            std::slice::from_raw_parts((&raw const self.0).cast::<u8>(), std::mem::size_of::<libc::cpu_set_t>())
-        }
+        unsafe { std::slice::from_raw_parts((&raw const self.0).cast::<u8>(), std::mem::size_of::<libc::cpu_set_t>()) }
     }
 
     /// As a trampoline argument: hexadecimal bytes.
-    pub fn to_arg(&self) -> String {
+    pub fn to_arg(self) -> String {
         let mut text = String::with_capacity(2 * std::mem::size_of::<libc::cpu_set_t>());
         for byte in self.bytes() {
             let _ = write!(text, "{byte:02x}");

@@ -126,8 +126,11 @@ impl RunGroup {
 
     fn configure(dirs: Dirs, memory: Option<u64>, tasks: u64) -> Result<RunGroup, (Dirs, io::Error)> {
         let procs = |dir: &Path| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
-        let join: Result<Vec<CString>, _> =
-            [Some(&dirs.memory), Some(&dirs.pids), dirs.freezer.as_ref()].into_iter().flatten().map(|d| procs(d)).collect();
+        let join: Result<Vec<CString>, _> = [Some(&dirs.memory), Some(&dirs.pids), dirs.freezer.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|d| procs(d))
+            .collect();
         let join = match join {
             Ok(join) => join,
             Err(error) => return Err((dirs, error.into())),
@@ -221,10 +224,8 @@ impl RunGroup {
 impl Drop for RunGroup {
     fn drop(&mut self) {
         self.kill_all();
-        let dirs = std::mem::replace(
-            &mut self.dirs,
-            Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None },
-        );
+        let dirs =
+            std::mem::replace(&mut self.dirs, Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None });
         if dirs.freezer.is_none() && self.members().is_empty() {
             let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if pool.len() < POOL_SIZE {

@@ -70,7 +70,15 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         let pipe = super::pipe()?;
         let relay = Some(pipe.1.as_raw_fd());
         usage_pipe = Some(pipe);
-        namespaces::command(&program, &plan.args, child.landlock, relay, child.seccomp.is_some(), nproc, restore.as_ref())
+        namespaces::command(
+            &program,
+            &plan.args,
+            child.landlock,
+            relay,
+            child.seccomp.is_some(),
+            nproc,
+            restore.as_ref(),
+        )
     } else {
         let mut command = Command::new(&program);
         command.args(&plan.args);

@@ -163,7 +163,7 @@ pub fn command(
     command.arg(fd(relay));
     command.arg(if seccomp { "seccomp" } else { "-" });
     command.arg(nproc.to_string());
-    command.arg(affinity.map_or_else(|| "-".to_string(), Mask::to_arg));
+    command.arg(affinity.map_or_else(|| "-".to_string(), |mask| mask.to_arg()));
     command.arg("--").arg(program).args(args);
     command
 }
@@ -208,7 +208,11 @@ fn parse(args: &[OsString]) -> io::Result<Request> {
         relay: fd(relay)?,
         seccomp: seccomp == "seccomp",
         nproc: number(nproc)?,
-        affinity: if affinity == "-" { None } else { Some(affinity.to_str().and_then(Mask::from_arg).ok_or_else(bad)?) },
+        affinity: if affinity == "-" {
+            None
+        } else {
+            Some(affinity.to_str().and_then(Mask::from_arg).ok_or_else(bad)?)
+        },
         program: program.clone(),
         args: rest.to_vec(),
     })

@@ -43,9 +43,8 @@ pub fn spawn(plan: &RunPlan) -> io::Result<Spawned> {
 
 fn start(plan: &RunPlan, layers: &'static Layers) -> io::Result<Spawned> {
     let job_plan = plan.clone();
-    let launched = on_spawner_thread(move || {
-        launch::launch(&job_plan, layers, Extras { stdin: Stdio::piped(), freezer: true })
-    })??;
+    let launched =
+        on_spawner_thread(move || launch::launch(&job_plan, layers, Extras { stdin: Stdio::piped(), freezer: true }))??;
     Ok(Spawned::watch(launched, plan.limits))
 }
 
@@ -307,9 +306,7 @@ impl Spawned {
         cpu_time = cpu_time.max(cpu_polled);
         peak_memory = peak_memory.max(peak_polled);
         let limit_hit = polled_hit
-            .or_else(|| {
-                (oom_killed && status == Status::Signaled(libc::SIGKILL)).then_some(LimitHit::Memory)
-            })
+            .or_else(|| (oom_killed && status == Status::Signaled(libc::SIGKILL)).then_some(LimitHit::Memory))
             .or_else(|| {
                 super::classify_after_exit(&self.limits, status, cpu_time.unwrap_or_default(), peak_memory.unwrap_or(0))
             });
@@ -330,13 +327,7 @@ fn lock(watch: &Mutex<Watch>) -> MutexGuard<'_, Watch> {
 
 /// The watcher's life: samples the tree until told to stop or the leader is reaped, and kills the
 /// process group when it goes over its memory or CPU limit.
-fn watch_limits(
-    pid: libc::pid_t,
-    wrapper_depth: u32,
-    limits: RunLimits,
-    watch: &Mutex<Watch>,
-    stopped: &Receiver<()>,
-) {
+fn watch_limits(pid: libc::pid_t, wrapper_depth: u32, limits: RunLimits, watch: &Mutex<Watch>, stopped: &Receiver<()>) {
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(WATCH_INTERVAL) {
         let mut watch = lock(watch);
         if watch.reaped {

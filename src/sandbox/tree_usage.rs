@@ -35,10 +35,7 @@ pub fn sample(pid: libc::pid_t, wrapper_depth: u32, seen: &mut HashMap<libc::pid
             rss_pages += pages;
         }
     }
-    TreeUsage {
-        cpu_time: Duration::from_secs_f64(cpu_ticks as f64 / ticks_per_second),
-        rss: rss_pages * page_size,
-    }
+    TreeUsage { cpu_time: Duration::from_secs_f64(cpu_ticks as f64 / ticks_per_second), rss: rss_pages * page_size }
 }
 
 /// (clock ticks per second, page size).

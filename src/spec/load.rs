@@ -170,7 +170,9 @@ fn check_semantics(spec: &Challenge, dir: &Path, path: &Path) -> Result<(), Spec
         return check_protocol(spec).map_err(invalid);
     }
     if spec.protocol.is_some() || !spec.stages.is_empty() {
-        return Err(invalid("[protocol] and [[stage]] belong to protocol challenges: add `kind = \"protocol\"`".into()));
+        return Err(invalid(
+            "[protocol] and [[stage]] belong to protocol challenges: add `kind = \"protocol\"`".into(),
+        ));
     }
     if spec.groups.is_empty() {
         return Err(invalid("the challenge has no groups: add at least one [[group]] with cases".into()));

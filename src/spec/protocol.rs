@@ -175,7 +175,9 @@ pub(super) fn check_stage(stage: &Stage) -> Result<(), String> {
         return Err("`concurrency` must be at least 1".into());
     }
     if stage.rate.is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
-        return Err("`rate` must be a positive number of requests per second (leave it out for as fast as replies come)".into());
+        return Err(
+            "`rate` must be a positive number of requests per second (leave it out for as fast as replies come)".into(),
+        );
     }
     if !(stage.points.is_finite() && stage.points >= 0.0) {
         return Err("points must be zero or more".into());
@@ -200,7 +202,11 @@ pub(super) fn check_stage(stage: &Stage) -> Result<(), String> {
         if nodes.iter().any(|n| n == name) {
             Ok(())
         } else {
-            Err(format!("there is no node `{name}` in a stage of {} (they are n0 to n{})", stage.nodes, stage.nodes - 1))
+            Err(format!(
+                "there is no node `{name}` in a stage of {} (they are n0 to n{})",
+                stage.nodes,
+                stage.nodes - 1
+            ))
         }
     };
     for fault in &stage.faults {
@@ -275,10 +281,10 @@ mod tests {
         let ok = stage("nodes = 3\n[[fault]]\nat = \"1s\"\ncrash = \"n2\"\nrestart_after = \"1s\"\n");
         assert!(ok.is_ok(), "{ok:?}");
         let groups = stage("nodes = 3\n[[fault]]\nat = \"1s\"\npartition = [[\"n0\"], [\"n1\", \"n2\"]]\n");
-        assert_eq!(groups.expect("valid").faults[0].partition, Some(Partition::Groups(vec![
-            vec!["n0".into()],
-            vec!["n1".into(), "n2".into()]
-        ])));
+        assert_eq!(
+            groups.expect("valid").faults[0].partition,
+            Some(Partition::Groups(vec![vec!["n0".into()], vec!["n1".into(), "n2".into()]]))
+        );
         let unknown = stage("nodes = 3\n[[fault]]\nat = \"1s\"\ncrash = \"n3\"\n").unwrap_err();
         assert!(unknown.contains("no node `n3`") && unknown.contains("n0 to n2"), "{unknown}");
         let two = stage("nodes = 3\n[[fault]]\nat = \"1s\"\ncrash = \"n1\"\npause = \"n2\"\n").unwrap_err();

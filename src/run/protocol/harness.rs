@@ -162,6 +162,9 @@ pub struct RunError {
     pub seed: u64,
     #[source]
     pub error: HarnessError,
+    /// What was recorded until then (history, trace, stderr tails), for the run's files; `None` when
+    /// no node could be started.
+    pub partial: Option<Box<RunResult>>,
 }
 
 /// What a completed run produced.
@@ -242,6 +245,9 @@ impl Stats {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let mut metrics: BTreeMap<String, f64> = [
             ("requests", self.requests as f64),
+            ("ok", self.ok as f64),
+            ("failed", self.failed as f64),
+            ("indefinite", self.indefinite as f64),
             ("availability", self.availability),
             ("throughput", self.throughput),
             ("msgs-per-op", all),
@@ -324,8 +330,12 @@ impl RunResult {
 /// Starts `config.node_count` nodes with `command`, initialises them, runs `workload` and checks it.
 pub fn run(command: &NodeCommand, config: &HarnessConfig, workload: &mut dyn Workload) -> Result<RunResult, RunError> {
     let seed = config.seed;
-    let harness = Harness::start(command, config, workload).map_err(|error| RunError { seed, error })?;
-    harness.finish().map_err(|error| RunError { seed, error })
+    let mut harness =
+        Harness::start(command, config, workload).map_err(|error| RunError { seed, error, partial: None })?;
+    match harness.drive() {
+        Ok(()) => Ok(harness.into_result()),
+        Err(error) => Err(RunError { seed, error, partial: Some(Box::new(harness.into_result())) }),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,7 +500,8 @@ impl<'a> Harness<'a> {
         })
     }
 
-    fn finish(mut self) -> Result<RunResult, HarnessError> {
+    /// Every phase, in order, up to the first failure.
+    fn drive(&mut self) -> Result<(), HarnessError> {
         self.init()?;
         self.phase = Phase::Setup;
         self.setup()?;
@@ -503,12 +514,17 @@ impl<'a> Harness<'a> {
             self.phase = Phase::Final;
             self.settle_and_finish(finals)?;
         }
+        Ok(())
+    }
+
+    /// The checked result of what was recorded (all of the run, or up to its failure).
+    fn into_result(mut self) -> RunResult {
         self.stats.grader_cpu = process_cpu_time().zip(self.cpu_at_start).map(|(end, start)| end.saturating_sub(start));
         let stderr_tails =
             self.nodes.iter().map(|node| (node.id.clone(), node.stderr_tail(STDERR_LINES_SHOWN))).collect();
         let validity = self.workload.check(&self.history);
         let stats = self.final_stats();
-        Ok(RunResult {
+        RunResult {
             seed: self.config.seed,
             validity,
             stats,
@@ -517,7 +533,7 @@ impl<'a> Harness<'a> {
             diagnostics: std::mem::take(&mut self.diagnostics),
             diagnostics_dropped: self.diagnostics_dropped,
             stderr_tails,
-        })
+        }
     }
 
     fn now(&self) -> Duration {

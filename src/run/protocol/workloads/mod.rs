@@ -125,6 +125,18 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
     }
 }
 
+/// The workload of this name for a stage that may name a topology (workloads without one ignore it);
+/// `None` for an unknown name or topology.
+#[must_use]
+pub fn for_stage(name: &str, topology_name: Option<&str>) -> Option<Box<dyn Workload>> {
+    match (name, topology_name) {
+        ("broadcast", Some(topology_name)) => {
+            Some(Box::new(broadcast::Broadcast::new(topology::Topology::from_name(topology_name)?)))
+        }
+        _ => by_name(name),
+    }
+}
+
 /// Workload names, for messages.
 pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter"];
 
@@ -143,6 +155,17 @@ mod tests {
             assert_eq!(by_name(name).map(|w| w.name()), Some(*name));
         }
         assert!(by_name("broadcast-ish").is_none());
+    }
+
+    #[test]
+    fn the_spec_knows_exactly_the_workloads_and_topologies_there_are() {
+        assert_eq!(crate::spec::protocol::WORKLOADS, NAMES);
+        assert_eq!(crate::spec::protocol::TOPOLOGIES, topology::TOPOLOGY_NAMES);
+        for name in topology::TOPOLOGY_NAMES {
+            assert_eq!(for_stage("broadcast", Some(name)).map(|w| w.name()), Some("broadcast"));
+        }
+        assert!(for_stage("broadcast", Some("tree9")).is_none());
+        assert_eq!(for_stage("echo", Some("grid")).map(|w| w.name()), Some("echo"));
     }
 
     #[test]
