@@ -136,3 +136,14 @@ fn a_broken_protocol_spec_names_the_stage_and_the_fault() {
     let err = run.stderr();
     assert!(err.contains("stage `a`: the fault at 1 s: there is no node `n2`"), "{err}");
 }
+
+#[test]
+fn a_bundled_protocol_challenge_validates_without_its_repository() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = Takehome::new().args(["validate", "unique-ids", "--seed", "9"]).current_dir(elsewhere.path()).run();
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let out = run.stdout();
+    assert!(out.contains("note: 1 known-bad submission(s) are not bundled"), "{out}");
+    assert!(out.contains("reference reference/python: 25/25 points"), "{out}");
+    assert!(out.contains("challenge is valid"), "{out}");
+}

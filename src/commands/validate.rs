@@ -5,7 +5,7 @@ use super::pipeline::{self, Options};
 use crate::cli::RunArgs;
 use crate::exit_codes;
 use crate::report::{CaseResult, GroupResult, Mode, Report, Verdict};
-use crate::spec::{self, KnownBad};
+use crate::spec::{self, KnownBad, Origin};
 
 pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
@@ -25,7 +25,18 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
     if loaded.spec.validate.references.is_empty() {
         problems.push("[validate] lists no reference solutions".to_string());
     }
-    let folders = loaded.spec.validate.references.iter().chain(loaded.spec.validate.known_bad.iter().map(|b| &b.path));
+    // A bundled copy carries its references but not the known-bad submissions that live beside the
+    // challenges in the repository: those are validated from the repository's folder.
+    let bundled = loaded.origin == Origin::Bundled;
+    let known_bad: Vec<&KnownBad> =
+        loaded.spec.validate.known_bad.iter().filter(|bad| !bundled || loaded.path(&bad.path).is_dir()).collect();
+    let not_bundled = loaded.spec.validate.known_bad.len() - known_bad.len();
+    if not_bundled > 0 {
+        super::say_line(format!(
+            "note: {not_bundled} known-bad submission(s) are not bundled; validate the challenge's folder to run them"
+        ));
+    }
+    let folders = loaded.spec.validate.references.iter().chain(known_bad.iter().map(|b| &b.path));
     let missing: Vec<String> =
         folders.filter(|f| !loaded.path(f).is_dir()).map(|f| format!("folder `{f}` does not exist")).collect();
     if !missing.is_empty() {
@@ -53,7 +64,7 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         }
         problems.extend(failures.into_iter().map(|f| format!("reference {reference}: {f}")));
     }
-    for bad in &loaded.spec.validate.known_bad {
+    for bad in known_bad {
         let report = pipeline::grade(&loaded, &loaded.path(&bad.path), &options);
         let verdict = Verdict::parse(&bad.verdict).unwrap_or(Verdict::JudgeError);
         let outcome = known_bad_outcome(bad, verdict, &report);

@@ -1,5 +1,5 @@
-//! Keeps the namespace trampoline and its init on the CPU the grader spawns from, and gives the program
-//! the grader's own CPU set back before it starts.
+//! Starts a run's processes on the CPU the grader spawns from (the namespace trampoline and its init stay
+//! there), and gives the program the grader's own CPU set back before it starts.
 //!
 //! A run through namespaces is a chain of processes (grader, trampoline, init, program) that each start
 //! and wait for the next. Placed on another, idle CPU, each new process waits for that CPU to wake (on a

@@ -546,6 +546,15 @@ mod tests {
     }
 
     #[test]
+    fn a_spawned_process_can_move_to_another_thread() {
+        fn movable<T: Send>(_: &T) {}
+        let workdir = tempfile::tempdir().unwrap();
+        let node = spawn(&confined("sleep", &["300"], workdir.path())).unwrap();
+        movable(&node);
+        std::thread::spawn(move || drop(node)).join().unwrap();
+    }
+
+    #[test]
     fn a_missing_program_is_an_error() {
         let workdir = tempfile::tempdir().unwrap();
         assert!(spawn(&confined("/nonexistent/program", &[], workdir.path())).is_err());

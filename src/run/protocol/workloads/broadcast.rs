@@ -67,7 +67,6 @@ impl Workload for Broadcast {
 struct Sent {
     value: u64,
     invoke_index: usize,
-    invoked_ns: u64,
     /// The index of its `broadcast_ok`.
     acked: Option<usize>,
 }
@@ -115,7 +114,7 @@ fn check(history: &History) -> Validity {
                 let Some(value) = pair.invoke.value.get("message").and_then(Value::as_u64) else { continue };
                 let acked = pair.ok().and(pair.completion_index);
                 by_value.insert(value, sent.len());
-                sent.push(Sent { value, invoke_index: pair.invoke_index, invoked_ns: pair.invoke.time_ns, acked });
+                sent.push(Sent { value, invoke_index: pair.invoke_index, acked });
             }
             "read" => {
                 let (Some(done), Some(completion_index)) = (pair.ok(), pair.completion_index) else { continue };
@@ -136,12 +135,12 @@ fn check(history: &History) -> Validity {
 
     let n = sent.len();
     let words = Bits::words(n);
-    // Messages every read after the current one showed; seen by any read; first read after the last absence.
+    // Messages every read after the current one showed; seen by any read; when the last read that lacked
+    // each one began (Jepsen's set-full: stable latency runs from the acknowledgement to that moment).
     let mut always_since = vec![u64::MAX; words];
     let mut ever_read = vec![0u64; words];
-    let mut stable_at: Vec<Option<u64>> = vec![None; n];
+    let mut last_absent_ns: Vec<Option<u64>> = vec![None; n];
     let mut present = vec![0u64; words];
-    let mut later_read_ns: Option<u64> = None;
     let (mut unknown, mut duplicated) = (0usize, 0usize);
     let mut finals: Vec<FinalRead<'_>> = Vec::new();
     for read in reads.iter().rev() {
@@ -182,27 +181,18 @@ fn check(history: &History) -> Validity {
                 let bit = dropped.trailing_zeros() as usize;
                 dropped &= dropped - 1;
                 if let Some(index) = Some(w * 64 + bit).filter(|&i| i < n) {
-                    stable_at[index] = later_read_ns;
+                    last_absent_ns[index] = Some(ops[read.invoke_index].time_ns);
                 }
             }
             always_since[w] &= word;
             ever_read[w] |= word;
         }
-        later_read_ns = Some(read.completion.time_ns);
         let is_last_final_of_node = read.completion.phase == OpPhase::Final
             && !finals.iter().any(|seen| seen.read.completion.node == read.completion.node);
         if is_last_final_of_node {
             finals.push(FinalRead { read: *read, present: present.clone() });
         }
     }
-    if let Some(first_ns) = later_read_ns {
-        for (index, at) in stable_at.iter_mut().enumerate() {
-            if Bits::get(&always_since, index) {
-                *at = Some(first_ns);
-            }
-        }
-    }
-
     // Nodes asked for a final read that gave none.
     for (index, op) in ops.iter().enumerate() {
         let is_final_read = op.phase == OpPhase::Final && op.f == "read" && op.kind != OpKind::Invoke;
@@ -221,8 +211,9 @@ fn check(history: &History) -> Validity {
     let (mut acknowledged, mut lost, mut missing, mut never_read) = (0usize, 0usize, 0usize, 0usize);
     let mut latencies_ns: Vec<u64> = Vec::new();
     for (index, message) in sent.iter().enumerate() {
-        if let Some(at) = stable_at[index] {
-            latencies_ns.push(at.saturating_sub(message.invoked_ns));
+        if let Some(ack_index) = message.acked {
+            let known_ns = ops[ack_index].time_ns;
+            latencies_ns.push(last_absent_ns[index].map_or(0, |absent| absent.saturating_sub(known_ns)));
         }
         let Some(ack_index) = message.acked else {
             if !Bits::get(&ever_read, index) {
@@ -351,10 +342,10 @@ mod tests {
         assert!(validity.valid, "{validity:?}");
         assert_eq!(validity.metrics["acknowledged"], 2.0);
         assert_eq!(validity.metrics["lost"], 0.0);
-        // Message 0: invoked at 10, last absent at 20, shown by every read from 110 on: 100 ms.
-        // Message 1: invoked at 200, shown by every read from 300 on (no read lacked it after): 100 ms.
-        assert_eq!(validity.metrics["stable-latency-p50-ms"], 100.0);
-        assert_eq!(validity.metrics["stable-latency-max-ms"], 100.0);
+        // Message 0: acknowledged at 10, last lacked by the read that began at 20: 10 ms.
+        // Message 1: acknowledged at 200, lacked by no read after: 0 ms.
+        assert_eq!(validity.metrics["stable-latency-p50-ms"], 0.0);
+        assert_eq!(validity.metrics["stable-latency-max-ms"], 10.0);
     }
 
     #[test]
@@ -368,7 +359,8 @@ mod tests {
             .read(1, &[0], 1000, OpPhase::Final);
         let validity = check(&s.history);
         assert!(validity.valid, "{validity:?}");
-        assert_eq!(validity.metrics["stable-latency-max-ms"], 400.0);
+        // Shown at 10, lacked by the read that began at 50, shown ever after.
+        assert_eq!(validity.metrics["stable-latency-max-ms"], 50.0);
     }
 
     #[test]

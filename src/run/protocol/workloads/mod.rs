@@ -20,7 +20,8 @@
 //!   absent from at least one final read, lost ones included), `never-read` (attempted, not acknowledged
 //!   and in no read: not an error), `unknown` (read values never broadcast), `duplicated` (a value twice in
 //!   one read), `stable-latency-p50-ms`, `stable-latency-p95-ms`, `stable-latency-p99-ms`,
-//!   `stable-latency-max-ms` (from a broadcast's invoke to the first read after which every read showed it);
+//!   `stable-latency-max-ms` (Jepsen's set-full: from a broadcast's acknowledgement to the start of the last
+//!   read that lacked it, 0 when none did);
 //! - g-counter: `acknowledged-sum`, `possible-sum` (acknowledged plus indefinite adds), `bad-final-reads`,
 //!   `bad-reads` (reads during the load outside [0, sum attempted]).
 
