@@ -147,3 +147,28 @@ fn a_bundled_protocol_challenge_validates_without_its_repository() {
     assert!(out.contains("reference reference/python: 25/25 points"), "{out}");
     assert!(out.contains("challenge is valid"), "{out}");
 }
+
+#[test]
+fn a_node_over_its_memory_limit_is_stopped_and_reported_as_such() {
+    let challenge = tempfile::tempdir().unwrap();
+    std::fs::write(
+        challenge.path().join("challenge.toml"),
+        "id = \"hog\"\ntitle = \"hog\"\nkind = \"protocol\"\n[protocol]\nworkload = \"echo\"\n\
+         [limits]\nmemory = \"64MiB\"\n[[stage]]\nname = \"only\"\nduration = \"2s\"\nrate = 10\n",
+    )
+    .unwrap();
+    let submission = tempfile::tempdir().unwrap();
+    std::fs::write(
+        submission.path().join("main.py"),
+        "import json, sys\nhoard = []\nfor line in sys.stdin:\n    m = json.loads(line)\n    \
+         hoard.append(bytearray(400 << 20))\n    b = {'type': 'init_ok', 'in_reply_to': m['body']['msg_id']}\n    \
+         print(json.dumps({'src': 'n0', 'dest': m['src'], 'body': b}), flush=True)\n",
+    )
+    .unwrap();
+    let run = Takehome::new()
+        .args(["test", &challenge.path().display().to_string(), "--dir", &submission.path().display().to_string()])
+        .run();
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let out = run.stdout();
+    assert!(out.contains("MLE") && out.contains("node n0 went over its memory limit"), "{out}");
+}

@@ -1195,6 +1195,7 @@ mod tests {
             diagnostics: Vec::new(),
             diagnostics_dropped: 0,
             stderr_tails,
+            node_usage: Vec::new(),
         }
     }
 

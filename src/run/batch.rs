@@ -290,7 +290,7 @@ fn judge_run(plan: &CasePlan, outcome: &Outcome) -> Option<(Verdict, String)> {
 }
 
 /// Allocation failures as each language's runtime reports them (the memory rlimit makes them fail).
-fn ran_out_of_memory(stderr: &[u8]) -> bool {
+pub(crate) fn ran_out_of_memory(stderr: &[u8]) -> bool {
     const SIGNS: [&str; 6] = [
         "MemoryError",
         "memory allocation of",

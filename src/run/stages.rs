@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::report::{CaseResult, Feedback, GroupResult, Mode, Verdict};
+use crate::report::{CaseResult, Feedback, GroupResult, LimitHit, Mode, Verdict};
 use crate::run::batch;
 use crate::run::protocol::harness::{self, HarnessConfig, HarnessError, Load, Nemesis, RunResult};
 use crate::run::protocol::nemesis::{self, PartitionShape, ScheduledFault};
 use crate::run::protocol::network::{Latency, NetworkConfig};
 use crate::run::protocol::node::NodeCommand;
 use crate::run::protocol::workloads::{self, Problem};
+use crate::sandbox::{Confinement, RunLimits};
 use crate::spec::{Aggregation, LatencyDistribution, LoadedChallenge, Partition, Protocol, Seconds, Stage, Visibility};
 use crate::submission::Built;
 
@@ -137,6 +138,9 @@ fn run_stage(
     let elapsed = started.elapsed();
     case.wall_time = elapsed.as_secs_f64();
     let folder = options.artifacts.join(safe_name(&stage.name));
+    if let Some(run) = outcome.as_ref().map_or_else(|error| error.partial.as_deref(), Some) {
+        record_node_usage(&mut case, run);
+    }
     match outcome {
         Ok(run) => {
             judge_run(&mut case, stage, &run, elapsed, budget(protocol, stage), show_details);
@@ -169,7 +173,15 @@ fn run_stage(
 
 /// The verdict and reason of a run that could not complete.
 fn judge_failure(error: &HarnessError) -> (Verdict, String) {
+    let out_of_memory = match error {
+        HarnessError::NodeCrashed { limit_hit, stderr_tail, .. } => {
+            *limit_hit == Some(LimitHit::Memory) || batch::ran_out_of_memory(stderr_tail.as_bytes())
+        }
+        _ => false,
+    };
     let verdict = match error {
+        HarnessError::NodeCrashed { .. } if out_of_memory => Verdict::MemoryLimit,
+        HarnessError::NodeCrashed { limit_hit: Some(LimitHit::CpuTime), .. } => Verdict::TimeLimit,
         HarnessError::Config(_) => Verdict::JudgeError,
         HarnessError::InitTimedOut { .. } => Verdict::TimeLimit,
         HarnessError::Spawn { .. } | HarnessError::NodeCrashed { .. } => Verdict::RuntimeError,
@@ -179,6 +191,12 @@ fn judge_failure(error: &HarnessError) -> (Verdict, String) {
     };
     let reason = match error {
         // The stderr tail is shown as feedback, apart from the one-line reason.
+        HarnessError::NodeCrashed { node, phase, .. } if out_of_memory => {
+            format!("node {node} went over its memory limit {phase} and was stopped")
+        }
+        HarnessError::NodeCrashed { node, phase, limit_hit: Some(LimitHit::CpuTime), .. } => {
+            format!("node {node} used up its CPU time limit {phase} and was stopped")
+        }
         HarnessError::NodeCrashed { node, phase, status, .. } => format!(
             "node {node} crashed {phase} ({})",
             status.map_or_else(|| "it closed its stdout but is still running".to_string(), |s| s.to_string())
@@ -196,7 +214,7 @@ fn judge_run(
     budget: Duration,
     show_details: bool,
 ) {
-    case.metrics = run.metrics();
+    case.metrics.extend(run.metrics());
     // The report's header already gives the seed to replay with.
     case.notes = run
         .summary()
@@ -243,6 +261,23 @@ fn judge_run(
             stderr_tail: labelled_stderr(&tails),
             ..Feedback::default()
         });
+    }
+}
+
+/// The nodes' CPU time (all of them) and peak memory (the largest), as a batch case's are shown.
+fn record_node_usage(case: &mut CaseResult, run: &RunResult) {
+    let cpu: Vec<Duration> = run.node_usage.iter().filter_map(|(_, usage)| usage.cpu_time).collect();
+    if !cpu.is_empty() {
+        case.cpu_time = cpu.iter().sum::<Duration>().as_secs_f64();
+    }
+    case.memory = run.node_usage.iter().filter_map(|(_, usage)| usage.peak_memory).max();
+    for (node, usage) in &run.node_usage {
+        if let Some(cpu) = usage.cpu_time {
+            case.metrics.insert(format!("cpu-seconds-{node}"), cpu.as_secs_f64());
+        }
+        if let Some(peak) = usage.peak_memory {
+            case.metrics.insert(format!("peak-memory-mib-{node}"), peak as f64 / f64::from(1 << 20));
+        }
     }
 }
 
@@ -305,11 +340,21 @@ fn safe_name(name: &str) -> String {
     if cleaned.is_empty() { "_".to_string() } else { cleaned }
 }
 
-/// How the built submission is started as a node.
+/// How the built submission is started as a node: confined like a batch run, each node with the
+/// spec's memory limit (and CPU time limit over the stage, when the spec sets one), a data folder of
+/// its own under `data`.
 fn node_command(challenge: &LoadedChallenge, built: &Built, data: &Path) -> NodeCommand {
+    let limits = challenge.spec.limits;
     let mut command = NodeCommand::new(built.run[0].clone(), built.run[1..].iter().cloned());
     command.env = batch::run_env(challenge, data);
-    command.cwd = Some(data.to_path_buf());
+    command.data = Some(data.to_path_buf());
+    command.limits = RunLimits {
+        cpu_time: limits.cpu_time.map(Seconds::duration),
+        memory: Some(limits.resolve().memory.0),
+        ..RunLimits::default()
+    };
+    command.confine = Some(Confinement::run(built.dir.clone()));
+    command.drop_privileges = true;
     command
 }
 
@@ -475,6 +520,7 @@ mod tests {
             phase: harness::Phase::Init,
             status: Some(crate::sandbox::Status::Exited(1)),
             stderr_tail: "Traceback".into(),
+            limit_hit: None,
         };
         assert_eq!(
             judge_failure(&crashed),

@@ -31,7 +31,8 @@ use super::node::{EVENTS_QUEUED, NodeCommand, NodeEvent, NodeEventKind, NodeProc
 use super::rng::Rng;
 use super::services::{Services, is_service};
 use super::workloads::{Validity, Workload};
-use crate::sandbox::Status;
+use crate::report::LimitHit;
+use crate::sandbox::{SpawnUsage, Status};
 
 /// Streams of the run's seed besides the network's.
 const NEMESIS_STREAM: u64 = 2;
@@ -150,7 +151,7 @@ pub enum HarnessError {
     #[error("node {node} did not accept the setup request {request}: {problem}")]
     Setup { node: String, request: String, problem: String },
     #[error("node {node} crashed {phase} ({}){}", describe_status(*status), stderr_section(stderr_tail))]
-    NodeCrashed { node: String, phase: Phase, status: Option<Status>, stderr_tail: String },
+    NodeCrashed { node: String, phase: Phase, status: Option<Status>, stderr_tail: String, limit_hit: Option<LimitHit> },
     #[error(transparent)]
     Malformed(LineError),
 }
@@ -180,6 +181,8 @@ pub struct RunResult {
     pub diagnostics_dropped: u64,
     /// Each node's stderr tail at the end.
     pub stderr_tails: Vec<(String, String)>,
+    /// Each node's CPU time and peak memory (of its last incarnation), from the sandbox.
+    pub node_usage: Vec<(String, SpawnUsage)>,
 }
 
 /// The figures of a run.
@@ -524,6 +527,7 @@ impl<'a> Harness<'a> {
             self.nodes.iter().map(|node| (node.id.clone(), node.stderr_tail(STDERR_LINES_SHOWN))).collect();
         let validity = self.workload.check(&self.history);
         let stats = self.final_stats();
+        let node_usage = self.nodes.iter().map(|node| (node.id.clone(), node.usage())).collect();
         RunResult {
             seed: self.config.seed,
             validity,
@@ -533,6 +537,7 @@ impl<'a> Harness<'a> {
             diagnostics: std::mem::take(&mut self.diagnostics),
             diagnostics_dropped: self.diagnostics_dropped,
             stderr_tails,
+            node_usage,
         }
     }
 
@@ -868,6 +873,7 @@ impl<'a> Harness<'a> {
             phase: self.phase,
             status,
             stderr_tail: node.stderr_tail(STDERR_LINES_SHOWN),
+            limit_hit: node.usage().limit_hit,
         }
     }
 
@@ -1213,6 +1219,7 @@ mod tests {
             phase: Phase::Init,
             status: Some(Status::Exited(2)),
             stderr_tail: "Traceback\nKeyError: 'x'".into(),
+            limit_hit: None,
         };
         assert_eq!(
             error.to_string(),

@@ -1,47 +1,100 @@
-//! One long-running node process: started in its own process group, fed lines on stdin by a writer
-//! thread (the harness never blocks on a node that stops reading), its stdout read and parsed by a reader
-//! thread that reports to the harness's event channel, its stderr drained continuously into a bounded
-//! tail, and the whole group killed when the node is dropped. A node restarted by the nemesis is a new
-//! incarnation: every event carries the incarnation it came from, so a late event of a killed process is
-//! never taken for its successor's.
-//!
-//! Later: run nodes through the sandbox's layers (rlimits, Landlock, seccomp, cgroup for CPU time and
-//! peak memory) once it can start a process that stays up; `sandbox::run` only runs to completion.
+//! One long-running node process, started through the sandbox ([`crate::sandbox::spawn`]: its own
+//! session, rlimits, and for a candidate's node Landlock, seccomp, namespaces and a cgroup), fed lines on
+//! stdin by a writer thread (the harness never blocks on a node that stops reading), its stdout read and
+//! parsed by a reader thread that reports to the harness's event channel, its stderr drained continuously
+//! into a bounded tail, and every process of it killed when the node is dropped. A node restarted by the
+//! nemesis is a new incarnation: every event carries the incarnation it came from, so a late event of a
+//! killed process is never taken for its successor's. Each node has a data folder of its own (its HOME
+//! and working folder), kept across restarts.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::ChildStdin;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::message::{LineError, Message, parse_line};
-use crate::sandbox::Status;
+use crate::sandbox::{self, Confinement, Input, RunLimits, RunPlan, SpawnUsage, Spawned, Status};
 
 /// How to start a node.
 #[derive(Debug, Clone)]
 pub struct NodeCommand {
     pub program: OsString,
     pub args: Vec<OsString>,
-    /// The node's data folder; the harness's own working folder when `None`.
-    pub cwd: Option<PathBuf>,
-    /// The complete environment: nothing of the grader's own is passed on.
+    /// The folder under which each node gets its own data folder, named after it (its working folder,
+    /// HOME and TMPDIR, the same after a restart); the harness's own working folder when `None`.
+    pub data: Option<PathBuf>,
+    /// The environment besides HOME and TMPDIR: nothing of the grader's own is passed on.
     pub env: Vec<(OsString, OsString)>,
+    /// Limits and confinement; a node is a candidate's program unless the grader starts its own.
+    pub limits: RunLimits,
+    pub confine: Option<Confinement>,
+    /// Run as `nobody` when the grader is root.
+    pub drop_privileges: bool,
 }
 
 impl NodeCommand {
-    /// `program args...` with only `PATH` (the grader's) and `LANG=C.UTF-8` in its environment.
+    /// `program args...`, unconfined, with only `PATH` (the grader's) and `LANG=C.UTF-8` in its environment.
     #[must_use]
     pub fn new(program: impl Into<OsString>, args: impl IntoIterator<Item = impl Into<OsString>>) -> NodeCommand {
         let mut env = vec![(OsString::from("LANG"), OsString::from("C.UTF-8"))];
         if let Some(path) = std::env::var_os("PATH") {
             env.push((OsString::from("PATH"), path));
         }
-        NodeCommand { program: program.into(), args: args.into_iter().map(Into::into).collect(), cwd: None, env }
+        NodeCommand {
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+            data: None,
+            env,
+            limits: RunLimits::default(),
+            confine: None,
+            drop_privileges: false,
+        }
+    }
+
+    /// The run plan of node `id`: its data folder made (and handed to `nobody` when runs drop to it).
+    fn plan(&self, id: &str) -> io::Result<RunPlan> {
+        let cwd = match &self.data {
+            Some(data) => {
+                let folder = data.join(id);
+                // A restarted node finds its folder as it left it.
+                if !folder.exists() {
+                    std::fs::create_dir_all(folder.join(".tmp"))?;
+                    if self.drop_privileges {
+                        sandbox::hand_over_folder(data)?;
+                        sandbox::hand_over(&folder)?;
+                    }
+                }
+                folder
+            }
+            None => std::env::current_dir()?,
+        };
+        let mut env: Vec<(OsString, OsString)> =
+            self.env.iter().filter(|(key, _)| key != "HOME" && key != "TMPDIR").cloned().collect();
+        if self.data.is_some() {
+            env.push(("HOME".into(), cwd.clone().into_os_string()));
+            env.push(("TMPDIR".into(), cwd.join(".tmp").into_os_string()));
+        }
+        Ok(RunPlan {
+            program: self.program.clone(),
+            args: self.args.clone(),
+            cwd,
+            env,
+            stdin: Input::Null,
+            limits: self.limits,
+            drop_privileges: self.drop_privileges,
+            confine: self.confine.clone(),
+        })
+    }
+
+    /// Node `id`'s data folder, when nodes have their own.
+    #[must_use]
+    pub fn data_folder(&self, id: &str) -> Option<PathBuf> {
+        self.data.as_deref().map(|data: &Path| data.join(id))
     }
 }
 
@@ -74,9 +127,7 @@ pub const STDERR_KEPT: usize = 64 << 10;
 pub struct NodeProcess {
     pub id: String,
     pub incarnation: u32,
-    child: Child,
-    /// Killed and reaped: its process group id may belong to someone else now.
-    reaped: bool,
+    process: Spawned,
     input: Sender<Vec<u8>>,
     stderr: Arc<Mutex<StderrTail>>,
     stderr_done: Receiver<()>,
@@ -125,22 +176,11 @@ impl NodeProcess {
         id: &str,
         events: SyncSender<NodeEvent>,
     ) -> io::Result<NodeProcess> {
-        let mut cmd = Command::new(&command.program);
-        cmd.args(&command.args)
-            .env_clear()
-            .envs(command.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        if let Some(cwd) = &command.cwd {
-            cmd.current_dir(cwd);
-        }
-        let mut child = cmd.spawn()?;
-        let missing = || io::Error::other("child pipe missing");
-        let stdin = child.stdin.take().ok_or_else(missing)?;
-        let stdout = child.stdout.take().ok_or_else(missing)?;
-        let stderr = child.stderr.take().ok_or_else(missing)?;
+        let mut process = sandbox::spawn(&command.plan(id)?)?;
+        let missing = || io::Error::other("node pipe missing");
+        let stdin = process.take_stdin().ok_or_else(missing)?;
+        let stdout = process.take_stdout().ok_or_else(missing)?;
+        let stderr = process.take_stderr().ok_or_else(missing)?;
 
         let (input, lines) = mpsc::channel();
         spawn_thread(format!("{id}-stdin"), move || write_lines(stdin, &lines))?;
@@ -157,8 +197,7 @@ impl NodeProcess {
         Ok(NodeProcess {
             id: id.to_owned(),
             incarnation,
-            child,
-            reaped: false,
+            process,
             input,
             stderr: tail,
             stderr_done,
@@ -171,34 +210,30 @@ impl NodeProcess {
         let _ = self.input.send(message.to_line());
     }
 
-    /// The node's process id (also its process group's).
+    /// The node's process id.
     #[must_use]
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// How the node ended, if it has.
     pub fn exit_status(&mut self) -> Option<Status> {
-        self.child.try_wait().ok().flatten().map(|status| match status.signal() {
-            Some(signal) => Status::Signaled(signal),
-            None => Status::Exited(status.code().unwrap_or(-1)),
-        })
+        self.process.try_wait().ok().flatten()
     }
 
     /// Waits up to `limit` for the node to end (after its stdout closed, exit usually follows at once).
     pub fn wait_exit(&mut self, limit: Duration) -> Option<Status> {
         let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.exit_status() {
-                // Let the stderr thread read what the node wrote last.
-                let _ = self.stderr_done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        let status = self.process.wait_timeout(limit).ok().flatten()?;
+        // Let the stderr thread read what the node wrote last.
+        let _ = self.stderr_done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        Some(status)
+    }
+
+    /// CPU time and peak memory so far (final once it ended), and the limit it hit, if any.
+    #[must_use]
+    pub fn usage(&self) -> SpawnUsage {
+        self.process.usage()
     }
 
     /// The last lines of its stderr.
@@ -213,49 +248,20 @@ impl NodeProcess {
         self.started.elapsed()
     }
 
-    /// Kills the node's whole process group (SIGKILL, paused or not) and reaps the leader.
+    /// Kills every process of the node (SIGKILL, paused or not) and reaps them. Idempotent.
     pub fn kill(&mut self) {
-        if self.reaped {
-            return;
-        }
-        // Even when the leader is gone, what it started may live on in its group.
-        signal_group(self.child.id(), "KILL");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.reaped = true;
+        self.process.kill();
     }
 
-    /// Stops the node's whole process group (SIGSTOP) until [`NodeProcess::resume`].
+    /// Stops every process of the node until [`NodeProcess::resume`].
     pub fn pause(&mut self) {
-        if !self.reaped {
-            signal_group(self.child.id(), "STOP");
-        }
+        let _ = self.process.pause();
     }
 
-    /// Lets a paused node's process group run again (SIGCONT).
+    /// Lets a paused node run again.
     pub fn resume(&mut self) {
-        if !self.reaped {
-            signal_group(self.child.id(), "CONT");
-        }
+        let _ = self.process.resume();
     }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A signal (by name) to a process group. Signalling needs `unsafe` outside the sandbox module, so this
-/// goes through kill(1); it runs once per node at the end and once per nemesis action. Later: the
-/// sandbox's own process handle.
-fn signal_group(pgid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }
 
 fn spawn_thread(name: String, work: impl FnOnce() + Send + 'static) -> io::Result<()> {
