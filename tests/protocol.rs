@@ -142,7 +142,7 @@ fn a_node_that_never_answers_init_times_out() {
 fn a_node_that_crashes_at_start_is_reported_with_exit_code_and_stderr() {
     let node = shell_node("echo 'Traceback: something broke' >&2; exit 3");
     let error = run(&node, &config(1, 5, ops(1, 1)), "echo").expect_err("crash");
-    let HarnessError::NodeCrashed { node, phase, status, stderr_tail } = &error else { panic!("{error}") };
+    let HarnessError::NodeCrashed { node, phase, status, stderr_tail, .. } = &error else { panic!("{error}") };
     assert_eq!((node.as_str(), *phase, *status), ("n0", Phase::Init, Some(Status::Exited(3))));
     assert_eq!(stderr_tail, "Traceback: something broke");
     let shown = error.to_string();
@@ -492,7 +492,7 @@ fn counter_node(persistent: bool) -> (tempfile::TempDir, NodeCommand) {
          elif body['type'] == 'read':\n        reply(request, {{'type': 'read_ok', 'value': load()}})"
     );
     let (dir, mut node) = python_handler(&handler);
-    node.cwd = Some(dir.path().to_path_buf());
+    node.data = Some(dir.path().to_path_buf());
     (dir, node)
 }
 
@@ -510,7 +510,7 @@ fn a_crashed_node_restarts_with_its_data_folder_and_init_again() {
     let result = crashed_counter(&node);
     assert!(result.validity.valid, "{}", result.summary());
     assert!(result.metrics()["acknowledged-sum"] > 0.0);
-    let starts = std::fs::read_to_string(dir.path().join("starts.log")).expect("starts noted");
+    let starts = std::fs::read_to_string(dir.path().join("n0/starts.log")).expect("starts noted");
     assert_eq!(starts.lines().count(), 2, "started, then restarted in the same folder");
     let events: Vec<&NetEventKind> = result.trace.iter().map(|e| &e.kind).collect();
     assert!(events.contains(&&NetEventKind::Crash { node: "n0".into() }), "{events:?}");

@@ -419,6 +419,8 @@ mod tests {
         let event = received.recv_timeout(Duration::from_secs(20)).expect("answer after resume");
         assert!(matches!(event.kind, NodeEventKind::Message(_)), "{event:?}");
         node.kill();
-        assert!(node.exit_status().is_some() || node.reaped);
+        node.kill();
+        let closed = received.recv_timeout(Duration::from_secs(20));
+        assert!(matches!(closed, Ok(NodeEvent { kind: NodeEventKind::Closed, .. })), "{closed:?}");
     }
 }
