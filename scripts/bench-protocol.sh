@@ -36,7 +36,7 @@ case = report["groups"][0]["cases"][0]
 m = case.get("metrics", {})
 print(f"verdict {case['verdict']}: {case['reason']}")
 for key in ["requests", "throughput", "msgs-per-op-servers", "stable-latency-p50-ms", "stable-latency-max-ms",
-            "check-seconds", "after-load-seconds"]:
+            "after-load-seconds", "files-seconds"]:
     if key in m:
         print(f"  {key:24} {m[key]:.3f}")
 peak = sys.argv[2]

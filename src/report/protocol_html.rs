@@ -1184,6 +1184,7 @@ mod tests {
             messages: MessageCounts { client: requests * 2, server: trace.len() as u64, service: 0 },
             late_replies: 0,
             grader_cpu: Some(Duration::from_millis(300)),
+            after_load: None,
         };
         drop(pairs);
         RunResult {

@@ -145,7 +145,9 @@ fn run_stage(
         Ok(run) => {
             judge_run(&mut case, stage, &run, elapsed, budget(protocol, stage), show_details);
             if show_details {
+                let writing = Instant::now();
                 keep_files(&mut case, &folder, &challenge.spec.id, stage, &run);
+                case.metrics.insert("files-seconds".into(), writing.elapsed().as_secs_f64());
             }
         }
         Err(error) => {

@@ -207,6 +207,12 @@ pub fn hand_over(path: &std::path::Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Puts the open file description of `fd` (the grader's end of a pipe) in non-blocking mode, so a
+/// write to a process that stops reading fails with `WouldBlock` instead of stalling the grader.
+pub fn set_pipe_nonblocking(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    set_nonblocking(fd.as_raw_fd())
+}
+
 /// Makes just the folder `path` (not its contents) owned by the unprivileged user, so a run can
 /// create files in it while the inputs inside keep their owner and modes. Does nothing unless root.
 pub fn hand_over_folder(path: &std::path::Path) -> io::Result<()> {

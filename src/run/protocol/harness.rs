@@ -42,6 +42,10 @@ const SERVICES_STREAM: u64 = 4;
 const STDERR_LINES_SHOWN: usize = 20;
 /// Diagnostics kept (the rest are only counted).
 const DIAGNOSTICS_KEPT: usize = 20;
+/// How long the harness waits for an event when nothing is scheduled.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// How soon a node's stdin is offered what it did not take yet.
+const STDIN_RETRY: Duration = Duration::from_millis(1);
 /// Events handled between two looks at the clock.
 const EVENT_BATCH: usize = 256;
 
@@ -205,6 +209,8 @@ pub struct Stats {
     pub late_replies: u64,
     /// CPU time of the grader's process over the run (all its threads), where /proc tells it.
     pub grader_cpu: Option<Duration>,
+    /// From the end of the load to a checked result: healing, settling, final requests and the check.
+    pub after_load: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +270,9 @@ impl Stats {
             for (name, value) in [("p50", q.p50), ("p95", q.p95), ("p99", q.p99), ("max", q.max)] {
                 metrics.insert(format!("latency-{name}-ms"), ms(value));
             }
+        }
+        if let Some(after_load) = self.after_load {
+            metrics.insert("after-load-seconds".to_owned(), after_load.as_secs_f64());
         }
         metrics
     }
@@ -419,6 +428,8 @@ struct Harness<'a> {
     nemesis_rng: Rng,
     stats: Stats,
     load_ok: u64,
+    /// When the load ended, from the start of the run.
+    load_ended: Option<Duration>,
     diagnostics: Vec<String>,
     diagnostics_dropped: u64,
 }
@@ -496,8 +507,10 @@ impl<'a> Harness<'a> {
                 messages: MessageCounts::default(),
                 late_replies: 0,
                 grader_cpu: None,
+                after_load: None,
             },
             load_ok: 0,
+            load_ended: None,
             diagnostics: Vec::new(),
             diagnostics_dropped: 0,
         })
@@ -526,7 +539,8 @@ impl<'a> Harness<'a> {
         let stderr_tails =
             self.nodes.iter().map(|node| (node.id.clone(), node.stderr_tail(STDERR_LINES_SHOWN))).collect();
         let validity = self.workload.check(&self.history);
-        let stats = self.final_stats();
+        let mut stats = self.final_stats();
+        stats.after_load = self.load_ended.map(|ended| self.now().saturating_sub(ended));
         let node_usage = self.nodes.iter().map(|node| (node.id.clone(), node.usage())).collect();
         RunResult {
             seed: self.config.seed,
@@ -736,6 +750,7 @@ impl<'a> Harness<'a> {
             self.wait_until(wake.into_iter().min())?;
         }
         self.stats.load_time = self.now().saturating_sub(load_start);
+        self.load_ended = Some(self.now());
         Ok(())
     }
 
@@ -837,7 +852,12 @@ impl<'a> Harness<'a> {
 
     /// Handles node events until `wake` (or a while, when nothing is scheduled).
     fn wait_until(&mut self, wake: Option<Duration>) -> Result<(), HarnessError> {
-        let timeout = wake.map_or(Duration::from_millis(100), |at| at.saturating_sub(self.now()));
+        for node in &self.nodes {
+            node.flush();
+        }
+        // A node that has not taken all its input yet is offered the rest again soon.
+        let longest = if self.nodes.iter().any(NodeProcess::has_pending) { STDIN_RETRY } else { IDLE_WAIT };
+        let timeout = wake.map_or(longest, |at| at.saturating_sub(self.now())).min(longest);
         let event = match self.events.recv_timeout(timeout) {
             Ok(event) => event,
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return Ok(()),

@@ -65,10 +65,16 @@ impl Message {
     /// The message as one line, newline included.
     #[must_use]
     pub fn to_line(&self) -> Vec<u8> {
-        // Serialising plain strings, integers and `Value`s cannot fail.
-        let mut line = serde_json::to_vec(self).unwrap_or_default();
-        line.push(b'\n');
+        let mut line = Vec::new();
+        self.write_line(&mut line);
         line
+    }
+
+    /// Appends the message as one line, newline included.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        // Serialising plain strings, integers and `Value`s into memory cannot fail.
+        let _ = serde_json::to_writer(&mut *out, self);
+        out.push(b'\n');
     }
 
     /// A reply from this message's destination back to its source, paired by `in_reply_to`.

@@ -7,12 +7,14 @@
 //! killed process is never taken for its successor's. Each node has a data folder of its own (its HOME
 //! and working folder), kept across restarts.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::ChildStdin;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -128,7 +130,7 @@ pub struct NodeProcess {
     pub id: String,
     pub incarnation: u32,
     process: Spawned,
-    input: Sender<Vec<u8>>,
+    input: RefCell<StdinQueue>,
     stderr: Arc<Mutex<StderrTail>>,
     stderr_done: Receiver<()>,
     started: Instant,
@@ -182,8 +184,8 @@ impl NodeProcess {
         let stdout = process.take_stdout().ok_or_else(missing)?;
         let stderr = process.take_stderr().ok_or_else(missing)?;
 
-        let (input, lines) = mpsc::channel();
-        spawn_thread(format!("{id}-stdin"), move || write_lines(stdin, &lines))?;
+        sandbox::set_pipe_nonblocking(stdin.as_fd())?;
+        let input = RefCell::new(StdinQueue { pipe: Some(stdin), pending: Vec::new(), written: 0 });
         let name = id.to_owned();
         let source = Source { node: index, incarnation };
         spawn_thread(format!("{id}-stdout"), move || read_messages(stdout, source, &name, &events))?;
@@ -205,9 +207,27 @@ impl NodeProcess {
         })
     }
 
-    /// Queues a message for the node's stdin. A node that is gone is reported by its reader, not here.
+    /// Queues a message for the node's stdin; [`NodeProcess::flush`] writes what is queued. A node that is
+    /// gone is reported by its reader, not here.
     pub fn send(&self, message: &Message) {
-        let _ = self.input.send(message.to_line());
+        let mut input = self.input.borrow_mut();
+        if input.pipe.is_some() {
+            message.write_line(&mut input.pending);
+        }
+    }
+
+    /// Writes as much of the queue as the node's stdin takes without waiting: the rest stays queued for
+    /// the next call, so a node that stops reading never stalls the harness. Batching the writes of one
+    /// round of the harness's loop, and writing from its own thread, spare a thread hand-off per message.
+    pub fn flush(&self) {
+        self.input.borrow_mut().flush();
+    }
+
+    /// Whether messages are queued that the node has not taken yet.
+    #[must_use]
+    pub fn has_pending(&self) -> bool {
+        let input = self.input.borrow();
+        input.pipe.is_some() && input.written < input.pending.len()
     }
 
     /// The node's process id.
@@ -268,23 +288,44 @@ fn spawn_thread(name: String, work: impl FnOnce() + Send + 'static) -> io::Resul
     thread::Builder::new().name(name).spawn(work).map(drop)
 }
 
-/// Writes queued lines, flushing only when the queue is empty so bursts go out in few writes.
-fn write_lines(stdin: ChildStdin, lines: &Receiver<Vec<u8>>) {
-    let mut out = io::BufWriter::with_capacity(64 << 10, stdin);
-    while let Ok(line) = lines.recv() {
-        if out.write_all(&line).is_err() {
-            return;
-        }
-        while let Ok(more) = lines.try_recv() {
-            if out.write_all(&more).is_err() {
-                return;
+/// A node's stdin (non-blocking) and what is queued for it.
+struct StdinQueue {
+    /// `None` once the node stopped taking input (a broken pipe).
+    pipe: Option<ChildStdin>,
+    pending: Vec<u8>,
+    /// How much of `pending` is written.
+    written: usize,
+}
+
+impl StdinQueue {
+    fn flush(&mut self) {
+        let Some(pipe) = self.pipe.as_mut() else { return };
+        while self.written < self.pending.len() {
+            match pipe.write(&self.pending[self.written..]) {
+                Ok(0) => break,
+                Ok(n) => self.written += n,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    self.pipe = None;
+                    self.pending = Vec::new();
+                    self.written = 0;
+                    return;
+                }
             }
         }
-        if out.flush().is_err() {
-            return;
+        if self.written == self.pending.len() {
+            self.pending.clear();
+            self.written = 0;
+        } else if self.written > PENDING_COMPACTED_AT {
+            self.pending.drain(..self.written);
+            self.written = 0;
         }
     }
 }
+
+/// Written bytes kept at the front of a node's queue before they are dropped from it.
+const PENDING_COMPACTED_AT: usize = 1 << 20;
 
 /// Where a reader thread's events come from.
 #[derive(Debug, Clone, Copy)]
@@ -377,6 +418,7 @@ mod tests {
         let mut node = NodeProcess::spawn(&command, 4, 2, "n4", events).expect("spawn");
         let message = Message { src: "c1".into(), dest: "n4".into(), body: Body::new("ping") };
         node.send(&message);
+        node.flush();
         let timeout = Duration::from_secs(20);
         match received.recv_timeout(timeout).expect("first") {
             NodeEvent { node: 4, incarnation: 2, kind: NodeEventKind::Message(echoed) } => assert_eq!(echoed, message),
@@ -407,6 +449,20 @@ mod tests {
     }
 
     #[test]
+    fn a_node_that_stops_reading_never_stalls_the_sender() {
+        let (events, _received) = mpsc::sync_channel(EVENTS_QUEUED);
+        let node = NodeProcess::spawn(&shell("sleep 300"), 0, 0, "n0", events).expect("spawn");
+        let body = Body::new("ping").with("pad", "x".repeat(1000));
+        let message = Message { src: "c1".into(), dest: "n0".into(), body };
+        // Far more than a pipe holds: the rest waits in the queue instead of blocking this thread.
+        for _ in 0..1000 {
+            node.send(&message);
+            node.flush();
+        }
+        assert!(node.has_pending());
+    }
+
+    #[test]
     fn a_paused_node_answers_only_after_it_is_resumed() {
         let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
         let mut node =
@@ -414,6 +470,7 @@ mod tests {
         node.pause();
         let message = Message { src: "c1".into(), dest: "n0".into(), body: Body::new("ping") };
         node.send(&message);
+        node.flush();
         assert!(received.recv_timeout(Duration::from_millis(300)).is_err(), "a stopped process writes nothing");
         node.resume();
         let event = received.recv_timeout(Duration::from_secs(20)).expect("answer after resume");
