@@ -68,6 +68,8 @@ fn a_crash_is_told_apart_from_an_init_timeout() {
     let out = crashed.stdout();
     assert!(out.contains("RE") && out.contains("node n0 crashed during init (exit code 1)"), "{out}");
     assert!(out.contains("Traceback"), "the node's stderr is not shown:\n{out}");
+    let own_file = fixture("submissions/protocol/echo-crashes-on-init").join("main.py");
+    assert!(out.contains(&own_file.display().to_string()), "the traceback names the build cache:\n{out}");
 
     let artifacts = tempfile::tempdir().unwrap();
     let silent = Takehome::new()

@@ -207,7 +207,7 @@ pub fn run_case(challenge: &LoadedChallenge, built: &Built, plan: &CasePlan, mod
     result.memory = Some(outcome.peak_memory);
     result.limit_hit = outcome.limit_hit;
     let show_details = !(plan.hidden && mode == Mode::Test);
-    let stderr_tail = tail(&outcome.stderr, 2000);
+    let stderr_tail = built.as_submitted(&tail(&outcome.stderr, 2000));
 
     let judged = match judge_run(plan, &outcome) {
         Some((verdict, reason)) => Judged::new(verdict, reason),

@@ -170,6 +170,9 @@ fn run_stage(
             }
         }
     }
+    if let Some(stderr) = case.feedback.as_mut().and_then(|feedback| feedback.stderr_tail.as_mut()) {
+        *stderr = built.as_submitted(stderr);
+    }
     case
 }
 

@@ -24,6 +24,20 @@ pub struct Built {
     /// The command that runs it, made absolute; empty when the build failed.
     pub run: Vec<OsString>,
     pub info: BuildInfo,
+    /// The submission's own folder.
+    pub source: PathBuf,
+}
+
+impl Built {
+    /// `text` (a program's stderr, a traceback) with paths into the built copy shown as the same paths
+    /// in the submission's folder, where the candidate can open them.
+    #[must_use]
+    pub fn as_submitted(&self, text: &str) -> String {
+        if self.dir == self.source {
+            return text.to_string();
+        }
+        text.replace(&format!("{}/", self.dir.display()), &format!("{}/", self.source.display()))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +83,7 @@ pub fn build_in(
     let key = cache::key(&entries, recipe, &toolchain).map_err(|e| tree_error(submission, e))?;
     let done = cache.build_dir(&key);
     if let Some(finished) = cache::read_marker(&done) {
-        return Ok(built(done, finished, true));
+        return Ok(built(done, finished, true, submission));
     }
 
     // Unique per process and per call: threads of one grader may build the same submission at once.
@@ -97,7 +111,12 @@ pub fn build_in(
             log.push('\n');
             let _ = std::fs::remove_dir_all(&work);
             let info = BuildInfo { ok: false, cached: false, duration, commands, log_tail: tail(&log) };
-            return Ok(Built { dir: submission.to_path_buf(), run: Vec::new(), info });
+            return Ok(Built {
+                dir: submission.to_path_buf(),
+                run: Vec::new(),
+                info,
+                source: submission.to_path_buf(),
+            });
         }
     };
     let finished = Finished { commands, duration, log_tail: tail(&log), run };
@@ -105,10 +124,10 @@ pub fn build_in(
     tree::open_up(&work).map_err(|e| infrastructure(&work, "cannot open up", e))?;
     cache::write_marker(&work, &finished).map_err(|e| infrastructure(&work, "cannot mark", e))?;
     publish(&work, &done)?;
-    Ok(built(done, finished, false))
+    Ok(built(done, finished, false, submission))
 }
 
-fn built(dir: PathBuf, finished: Finished, cached: bool) -> Built {
+fn built(dir: PathBuf, finished: Finished, cached: bool, source: &Path) -> Built {
     let run = absolutize(&finished.run, &dir);
     let info = BuildInfo {
         ok: true,
@@ -117,7 +136,7 @@ fn built(dir: PathBuf, finished: Finished, cached: bool) -> Built {
         commands: finished.commands,
         log_tail: finished.log_tail,
     };
-    Built { dir, run, info }
+    Built { dir, run, info, source: source.to_path_buf() }
 }
 
 /// Moves a finished build into place. A concurrent build of the same key may have won the race: then
@@ -461,6 +480,19 @@ fn tree_error(submission: &Path, error: TreeError) -> BuildError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_into_the_built_copy_read_as_the_submission_s_own() {
+        let info = BuildInfo { ok: true, cached: true, duration: 0.0, commands: vec![], log_tail: String::new() };
+        let built = Built {
+            dir: PathBuf::from("/var/cache/takehome/builds/ab12"),
+            run: vec![],
+            info,
+            source: PathBuf::from("/home/cand/echo"),
+        };
+        let traceback = "  File \"/var/cache/takehome/builds/ab12/main.py\", line 5, in <module>";
+        assert_eq!(built.as_submitted(traceback), "  File \"/home/cand/echo/main.py\", line 5, in <module>");
+    }
     use crate::spec::Seconds;
     use crate::submission::detect;
 

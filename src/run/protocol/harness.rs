@@ -919,7 +919,7 @@ impl<'a> Harness<'a> {
     fn route(&mut self, from: usize, message: Message) -> Result<(), HarnessError> {
         if message.src != self.node_ids[from] {
             let text = format!(
-                "{} sent a {} message with src \"{}\" (its own id is {})",
+                "{} sent a message of type {} with src \"{}\" (its own id is {})",
                 self.node_ids[from], message.body.kind, message.src, self.node_ids[from]
             );
             self.diagnose(text);
@@ -938,7 +938,7 @@ impl<'a> Harness<'a> {
             Address::Client(client) => self.client_reply(client, message, now)?,
             Address::Unknown => {
                 let text = format!(
-                    "{} sent a {} message to \"{}\", which is not a node, client or service",
+                    "{} sent a message of type {} to \"{}\", which is not a node, client or service",
                     self.node_ids[from], message.body.kind, message.dest
                 );
                 self.diagnose(text);
@@ -958,8 +958,10 @@ impl<'a> Harness<'a> {
             let reply = serde_json::to_string(body).unwrap_or_default();
             return Err(HarnessError::InitRefused { node: self.node_ids[from].clone(), reply });
         } else {
-            let text =
-                format!("{} sent c0 a {} message that does not answer init (msg_id 1)", self.node_ids[from], body.kind);
+            let text = format!(
+                "{} sent c0 a message of type {} that does not answer init (msg_id 1)",
+                self.node_ids[from], body.kind
+            );
             self.diagnose(text);
         }
         Ok(())
@@ -983,8 +985,10 @@ impl<'a> Harness<'a> {
     fn client_reply(&mut self, index: usize, message: Message, now: Duration) -> Result<(), HarnessError> {
         let client = &self.clients[index];
         let Some(in_reply_to) = message.body.in_reply_to else {
-            let text =
-                format!("{} sent {} a {} message without in_reply_to", message.src, client.name, message.body.kind);
+            let text = format!(
+                "{} sent {} a message of type {} without in_reply_to",
+                message.src, client.name, message.body.kind
+            );
             self.diagnose(text);
             return Ok(());
         };
