@@ -246,6 +246,31 @@ pub struct CaseResult {
     pub artifacts: Option<String>,
 }
 
+impl CaseResult {
+    /// A result with its verdict and reason and nothing measured yet.
+    #[must_use]
+    pub fn new(name: &str, about: Option<&str>, hidden: bool, verdict: Verdict, reason: String) -> CaseResult {
+        CaseResult {
+            name: name.to_string(),
+            about: about.map(str::to_string),
+            hidden,
+            verdict,
+            reason,
+            limit_hit: None,
+            cpu_time: 0.0,
+            wall_time: 0.0,
+            memory: None,
+            fraction: 0.0,
+            weight: 1.0,
+            seed: None,
+            feedback: None,
+            metrics: BTreeMap::new(),
+            notes: Vec::new(),
+            artifacts: None,
+        }
+    }
+}
+
 /// Details shown on failure.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Feedback {

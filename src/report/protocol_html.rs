@@ -644,18 +644,21 @@ impl LogScale {
     fn draw(&self, out: &mut String) {
         for exponent in self.low..=self.high {
             let micros = 10u64.saturating_pow(exponent.max(0) as u32);
-            let y = self.y(micros);
-            let _ = writeln!(
-                out,
-                "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-                WIDTH - RIGHT,
-                LEFT - 6.0,
-                y + 4.0,
-                micros_text(micros)
-            );
+            grid_line(out, self.y(micros), &micros_text(micros));
         }
     }
+}
+
+/// A horizontal grid line at `y`, labelled on the left.
+fn grid_line(out: &mut String, y: f64, label: &str) {
+    let _ = writeln!(
+        out,
+        "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text>",
+        WIDTH - RIGHT,
+        LEFT - 6.0,
+        y + 4.0,
+    );
 }
 
 /// A linear scale from 0 to a round maximum.
@@ -681,16 +684,7 @@ impl LinearScale {
             if value > self.max + self.step * 1e-9 {
                 break;
             }
-            let y = self.y(value);
-            let _ = writeln!(
-                out,
-                "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-                WIDTH - RIGHT,
-                LEFT - 6.0,
-                y + 4.0,
-                count_text(value)
-            );
+            grid_line(out, self.y(value), &count_text(value));
             value += self.step;
         }
     }

@@ -39,27 +39,13 @@ impl CasePlan {
     /// A result for this case with nothing measured yet.
     #[must_use]
     pub fn result(&self, verdict: Verdict, reason: String) -> CaseResult {
-        CaseResult {
-            name: self.name.clone(),
-            about: self.about.clone(),
-            hidden: self.hidden,
-            verdict,
-            reason,
-            limit_hit: None,
-            cpu_time: 0.0,
-            wall_time: 0.0,
-            memory: None,
-            fraction: 0.0,
-            weight: self.weight,
-            seed: match self.source {
-                Source::Generated { seed, .. } => Some(seed),
-                Source::Written { .. } => None,
-            },
-            feedback: None,
-            metrics: Default::default(),
-            notes: Vec::new(),
-            artifacts: None,
-        }
+        let mut result = CaseResult::new(&self.name, self.about.as_deref(), self.hidden, verdict, reason);
+        result.weight = self.weight;
+        result.seed = match self.source {
+            Source::Generated { seed, .. } => Some(seed),
+            Source::Written { .. } => None,
+        };
+        result
     }
 }
 

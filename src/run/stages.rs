@@ -4,7 +4,6 @@
 //! are reported as skipped, naming the stage that failed. Each stage keeps its history, network trace,
 //! node logs and HTML report in a folder of its own.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -42,11 +41,7 @@ pub fn run_stages(
     let mut groups = Vec::new();
     for stage in included(challenge, options.mode) {
         let case = match &failed {
-            Some(name) => {
-                let mut case = stage_case(stage, Verdict::Skipped, format!("stage `{name}` failed"));
-                case.hidden = stage.visibility == Visibility::Hidden;
-                case
-            }
+            Some(name) => stage_case(stage, Verdict::Skipped, format!("stage `{name}` failed")),
             None => {
                 on_stage(stage);
                 let case = run_stage(challenge, spec.protocol.as_ref(), stage, built, options);
@@ -86,24 +81,7 @@ pub fn stage_group(stage: &Stage, case: CaseResult) -> GroupResult {
 /// A stage's result with nothing measured yet.
 #[must_use]
 pub fn stage_case(stage: &Stage, verdict: Verdict, reason: String) -> CaseResult {
-    CaseResult {
-        name: stage.name.clone(),
-        about: None,
-        hidden: stage.visibility == Visibility::Hidden,
-        verdict,
-        reason,
-        limit_hit: None,
-        cpu_time: 0.0,
-        wall_time: 0.0,
-        memory: None,
-        fraction: 0.0,
-        weight: 1.0,
-        seed: None,
-        feedback: None,
-        metrics: BTreeMap::new(),
-        notes: Vec::new(),
-        artifacts: None,
-    }
+    CaseResult::new(&stage.name, None, stage.visibility == Visibility::Hidden, verdict, reason)
 }
 
 fn run_stage(
