@@ -174,3 +174,21 @@ fn a_node_over_its_memory_limit_is_stopped_and_reported_as_such() {
     let out = run.stdout();
     assert!(out.contains("MLE") && out.contains("node n0 went over its memory limit"), "{out}");
 }
+
+#[test]
+fn a_duplicate_id_is_shown_with_the_two_requests_that_got_it() {
+    let run = Takehome::new()
+        .args(["test", "unique-ids", "--seed", "5"])
+        .current_dir(&fixture("submissions/protocol/unique-ids-counter-only"))
+        .run();
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let out = run.stdout();
+    assert!(out.contains("single-node  5/5"), "one node alone cannot collide:\n{out}");
+    assert!(out.contains("✗ WA") && out.contains("three-nodes") && out.contains("given twice"), "{out}");
+    assert!(
+        out.contains("\"type\":\"ok\"") && out.contains("generate_ok"),
+        "the history entries are not shown:\n{out}"
+    );
+    assert!(out.contains("(the first 5 problems;"), "{out}");
+    assert!(out.contains("skipped: stage `three-nodes` failed"), "{out}");
+}

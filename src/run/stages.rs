@@ -234,6 +234,12 @@ fn judge_run(
     case.fraction = if verdict == Verdict::Accepted { 1.0 } else { 0.0 };
     if verdict != Verdict::Accepted && show_details {
         let mut shown: Vec<String> = run.validity.problems.iter().map(|p| problem_with_ops(p, run)).collect();
+        if run.validity.problems.len() >= workloads::PROBLEMS_SHOWN {
+            shown.push(format!(
+                "(the first {} problems; the line above counts them all, and history.jsonl has every operation)",
+                workloads::PROBLEMS_SHOWN
+            ));
+        }
         shown.extend(run.diagnostics.iter().map(|d| format!("protocol: {d}")));
         if run.diagnostics_dropped > 0 {
             shown.push(format!("... and {} more protocol diagnostics", run.diagnostics_dropped));
