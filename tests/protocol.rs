@@ -545,32 +545,3 @@ fn a_schedule_naming_an_unknown_node_is_refused() {
     let error = run(&shell_node("true"), &config, "echo").expect_err("no n9");
     assert!(matches!(error, HarnessError::Config(_)), "{error}");
 }
-
-/// Figures for people (`cargo test --test protocol -- --ignored --nocapture`), not assertions: Gossip
-/// Glomers' efficiency setting (25 nodes, 100 ms latency, 100 requests/s for 20 s) with a naive Python
-/// node; how long the final phase and the check take after the load and the grader's peak memory.
-#[test]
-#[ignore = "a 25 s benchmark"]
-fn broadcast_twenty_five_nodes_figures() {
-    let (_dir, node) = python_handler(NAIVE_BROADCAST);
-    let mut config = config(25, 40, timed(25, 100.0, 20_000));
-    config.network.latency = Latency::Constant(Duration::from_millis(100));
-    config.settle = Duration::from_secs(1);
-    let started = std::time::Instant::now();
-    let result = run(&node, &config, "broadcast").expect("run");
-    let total = started.elapsed();
-    let checking = std::time::Instant::now();
-    let validity = Broadcast::new(Topology::Grid).check(&result.history);
-    let check_time = checking.elapsed();
-    assert!(validity.valid, "{}", result.summary());
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak = status.lines().find(|line| line.starts_with("VmHWM")).unwrap_or("VmHWM unknown");
-    println!(
-        "25 nodes: {} ops, {} trace events; whole run {:.1} s (load {:.1} s + settle 1 s); check alone {:.3} s; {peak}",
-        result.history.ops().len() / 2,
-        result.trace.len(),
-        total.as_secs_f64(),
-        result.stats.load_time.as_secs_f64(),
-        check_time.as_secs_f64()
-    );
-}
