@@ -594,15 +594,7 @@ fn time_axis(out: &mut String, axis: &TimeAxis) {
         if tick > end + step * 1e-9 {
             break;
         }
-        let x = axis.x((tick * 1e6).round() as u64);
-        let _ = writeln!(
-            out,
-            "<line class=\"grid\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\"/>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{tick:.decimals$} s</text>",
-            bottom(),
-            bottom() + 16.0,
-            tick_anchor(x)
-        );
+        tick_line(out, axis.x((tick * 1e6).round() as u64), &format!("{tick:.decimals$} s"));
         tick += step;
     }
     let _ = writeln!(
@@ -647,6 +639,18 @@ impl LogScale {
             grid_line(out, self.y(micros), &micros_text(micros));
         }
     }
+}
+
+/// A vertical grid line at `x`, labelled under the plot.
+fn tick_line(out: &mut String, x: f64, label: &str) {
+    let _ = writeln!(
+        out,
+        "<line class=\"grid\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\"/>\
+         <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{label}</text>",
+        bottom(),
+        bottom() + 16.0,
+        tick_anchor(x)
+    );
 }
 
 /// A horizontal grid line at `y`, labelled on the left.
@@ -809,14 +813,7 @@ fn quantile_chart(requests: &Requests) -> String {
             1 => "p90".to_owned(),
             n => format!("p99.{}", "9".repeat(n as usize - 2)).trim_end_matches('.').to_owned(),
         };
-        let _ = writeln!(
-            out,
-            "<line class=\"grid\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\"/>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{label}</text>",
-            bottom(),
-            bottom() + 16.0,
-            tick_anchor(x)
-        );
+        tick_line(&mut out, x, &label);
     }
     const STEPS: usize = 240;
     let points = (0..=STEPS).map(|step| {

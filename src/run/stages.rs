@@ -93,7 +93,6 @@ fn run_stage(
 ) -> CaseResult {
     let seed = options.seed;
     let mut case = stage_case(stage, Verdict::JudgeError, String::new());
-    let show_details = !(case.hidden && options.mode == Mode::Test);
     let Some(protocol) = protocol else {
         case.reason = "the spec has no [protocol] table".into();
         return case;
@@ -121,30 +120,26 @@ fn run_stage(
     }
     match outcome {
         Ok(run) => {
-            judge_run(&mut case, stage, &run, elapsed, budget(protocol, stage), show_details);
-            if show_details {
-                let writing = Instant::now();
-                keep_files(&mut case, &folder, &challenge.spec.id, stage, &run);
-                case.metrics.insert("files-seconds".into(), writing.elapsed().as_secs_f64());
-            }
+            judge_run(&mut case, stage, &run, elapsed, budget(protocol, stage));
+            let writing = Instant::now();
+            keep_files(&mut case, &folder, &challenge.spec.id, stage, &run);
+            case.metrics.insert("files-seconds".into(), writing.elapsed().as_secs_f64());
         }
         Err(error) => {
             let (verdict, reason) = judge_failure(&error.error);
             case.verdict = verdict;
             case.reason = reason;
-            if show_details {
-                let stderr = match (&error.error, &error.partial) {
-                    (HarnessError::NodeCrashed { node, stderr_tail, .. }, _) => labelled_stderr(&[(node, stderr_tail)]),
-                    (_, Some(partial)) => {
-                        labelled_stderr(&partial.stderr_tails.iter().map(|(n, t)| (n, t)).collect::<Vec<_>>())
-                    }
-                    (_, None) => None,
-                };
-                let hint = matches!(error.error, HarnessError::InitTimedOut { .. }).then(|| INIT_HINT.to_string());
-                case.feedback = Some(Feedback { stderr_tail: stderr, checker_message: hint, ..Feedback::default() });
-                if let Some(partial) = &error.partial {
-                    keep_files(&mut case, &folder, &challenge.spec.id, stage, partial);
+            let stderr = match (&error.error, &error.partial) {
+                (HarnessError::NodeCrashed { node, stderr_tail, .. }, _) => labelled_stderr(&[(node, stderr_tail)]),
+                (_, Some(partial)) => {
+                    labelled_stderr(&partial.stderr_tails.iter().map(|(n, t)| (n, t)).collect::<Vec<_>>())
                 }
+                (_, None) => None,
+            };
+            let hint = matches!(error.error, HarnessError::InitTimedOut { .. }).then(|| INIT_HINT.to_string());
+            case.feedback = Some(Feedback { stderr_tail: stderr, checker_message: hint, ..Feedback::default() });
+            if let Some(partial) = &error.partial {
+                keep_files(&mut case, &folder, &challenge.spec.id, stage, partial);
             }
         }
     }
@@ -189,14 +184,7 @@ fn judge_failure(error: &HarnessError) -> (Verdict, String) {
     (verdict, reason)
 }
 
-fn judge_run(
-    case: &mut CaseResult,
-    stage: &Stage,
-    run: &RunResult,
-    elapsed: Duration,
-    budget: Duration,
-    show_details: bool,
-) {
+fn judge_run(case: &mut CaseResult, stage: &Stage, run: &RunResult, elapsed: Duration, budget: Duration) {
     case.metrics.extend(run.metrics());
     // The report's header already gives the seed to replay with.
     case.notes = run
@@ -232,7 +220,7 @@ fn judge_run(
     case.verdict = verdict;
     case.reason = reason;
     case.fraction = if verdict == Verdict::Accepted { 1.0 } else { 0.0 };
-    if verdict != Verdict::Accepted && show_details {
+    if verdict != Verdict::Accepted {
         let mut shown: Vec<String> = run.validity.problems.iter().map(|p| problem_with_ops(p, run)).collect();
         if run.validity.problems.len() >= workloads::PROBLEMS_SHOWN {
             shown.push(format!(

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ChildStdin;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -92,12 +92,6 @@ impl NodeCommand {
             confine: self.confine.clone(),
         })
     }
-
-    /// Node `id`'s data folder, when nodes have their own.
-    #[must_use]
-    pub fn data_folder(&self, id: &str) -> Option<PathBuf> {
-        self.data.as_deref().map(|data: &Path| data.join(id))
-    }
 }
 
 /// What a node's reader thread tells the harness: which node (its index), which incarnation of it
@@ -133,7 +127,6 @@ pub struct NodeProcess {
     input: RefCell<StdinQueue>,
     stderr: Arc<Mutex<StderrTail>>,
     stderr_done: Receiver<()>,
-    started: Instant,
 }
 
 /// The last bytes a node wrote to stderr, and how many it wrote in all.
@@ -196,15 +189,7 @@ impl NodeProcess {
             drain_stderr(stderr, &kept);
             let _ = done_tx.send(());
         })?;
-        Ok(NodeProcess {
-            id: id.to_owned(),
-            incarnation,
-            process,
-            input,
-            stderr: tail,
-            stderr_done,
-            started: Instant::now(),
-        })
+        Ok(NodeProcess { id: id.to_owned(), incarnation, process, input, stderr: tail, stderr_done })
     }
 
     /// Queues a message for the node's stdin; [`NodeProcess::flush`] writes what is queued. A node that is
@@ -228,12 +213,6 @@ impl NodeProcess {
     pub fn has_pending(&self) -> bool {
         let input = self.input.borrow();
         input.pipe.is_some() && input.written < input.pending.len()
-    }
-
-    /// The node's process id.
-    #[must_use]
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
     }
 
     /// How the node ended, if it has.
@@ -260,12 +239,6 @@ impl NodeProcess {
     #[must_use]
     pub fn stderr_tail(&self, lines: usize) -> String {
         self.stderr.lock().map(|tail| tail.last_lines(lines)).unwrap_or_default()
-    }
-
-    /// How long ago it was started.
-    #[must_use]
-    pub fn age(&self) -> Duration {
-        self.started.elapsed()
     }
 
     /// Kills every process of the node (SIGKILL, paused or not) and reaps them. Idempotent.
