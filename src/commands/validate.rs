@@ -5,6 +5,7 @@ use super::pipeline::{self, Options};
 use crate::cli::RunArgs;
 use crate::exit_codes;
 use crate::report::{CaseResult, GroupResult, Mode, Report, Verdict};
+use crate::run::stages::MISSED_FIGURES;
 use crate::spec::{self, KnownBad, Origin};
 
 pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> {
@@ -36,7 +37,9 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
             "note: {not_bundled} known-bad submission(s) are not bundled; validate the challenge's folder to run them"
         ));
     }
-    let folders = loaded.spec.validate.references.iter().chain(known_bad.iter().map(|b| &b.path));
+    let validate = &loaded.spec.validate;
+    let folders =
+        validate.references.iter().chain(&validate.correct_references).chain(known_bad.iter().map(|b| &b.path));
     let missing: Vec<String> =
         folders.filter(|f| !loaded.path(f).is_dir()).map(|f| format!("folder `{f}` does not exist")).collect();
     if !missing.is_empty() {
@@ -47,13 +50,16 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
         }
         .into());
     }
-    for reference in &loaded.spec.validate.references {
+    let references = loaded.spec.validate.references.iter().map(|r| (r, false));
+    for (reference, correct_only) in references.chain(loaded.spec.validate.correct_references.iter().map(|r| (r, true)))
+    {
         let report = pipeline::grade(&loaded, &loaded.path(reference), &options);
-        let failures = reference_failures(&report);
+        let failures = reference_failures(&report, correct_only);
         let ok = failures.is_empty();
         super::say_line(format!(
-            "{} reference {reference}: {}/{} points, {} cases ({:.1} s)",
+            "{} reference {reference}{}: {}/{} points, {} cases ({:.1} s)",
             paint(ok, if ok { "ok  " } else { "FAIL" }),
+            if correct_only { " (correctness only: may miss figures)" } else { "" },
             report.score,
             report.max_score,
             report.cases().count(),
@@ -94,14 +100,25 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
     }
 }
 
-fn reference_failures(report: &Report) -> Vec<String> {
+/// What keeps a reference from passing: any case not accepted, or for a correctness-only reference, any
+/// stage that went wrong other than by missing its figures (and the stages skipped after that).
+fn reference_failures(report: &Report, correct_only: bool) -> Vec<String> {
     let mut failures = Vec::new();
     if !report.build.ok {
         failures.push(format!("does not build: {}", report.build.log_tail.lines().last().unwrap_or("")));
     }
+    let mut only_figures_missed = true;
     for group in &report.groups {
         for case in &group.cases {
-            if case.verdict != Verdict::Accepted {
+            let excused = correct_only
+                && match case.verdict {
+                    Verdict::Accepted => true,
+                    Verdict::WrongAnswer => case.reason.starts_with(MISSED_FIGURES),
+                    Verdict::Skipped => only_figures_missed,
+                    _ => false,
+                };
+            if case.verdict != Verdict::Accepted && !excused {
+                only_figures_missed = false;
                 failures.push(format!("{}: {} {}", label(group, case), case.verdict, case.reason));
             }
         }

@@ -1293,6 +1293,7 @@ mod tests {
             summary: hostile.into(),
             problems: vec![Problem::new(hostile, vec![0, 1, 99_999])],
             metrics: [(hostile.to_owned(), 1.0)].into_iter().collect(),
+            stalled: false,
         };
         run.diagnostics = vec![format!("{hostile} sent a thing"), hostile.into()];
         run.trace.push(NetEvent {

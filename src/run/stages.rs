@@ -97,9 +97,12 @@ fn run_stage(
         case.reason = "the spec has no [protocol] table".into();
         return case;
     };
-    let Some(mut workload) = workloads::for_stage(&protocol.workload, stage.topology.as_deref()) else {
-        case.reason = format!("takehome has no workload `{}` with topology {:?}", protocol.workload, stage.topology);
-        return case;
+    let mut workload = match workloads::for_stage(&protocol.workload, stage.topology.as_deref(), &stage.options) {
+        Ok(workload) => workload,
+        Err(message) => {
+            case.reason = message;
+            return case;
+        }
     };
     let config = harness_config(protocol, stage, seed);
     let data = match tempfile::Builder::new().prefix("takehome-nodes-").tempdir() {
@@ -205,10 +208,12 @@ fn judge_run(case: &mut CaseResult, stage: &Stage, run: &RunResult, elapsed: Dur
             None => Some(format!("{name} was not measured in this run")),
         })
         .collect();
-    let (verdict, reason) = if !run.validity.valid {
+    let (verdict, reason) = if run.validity.stalled {
+        (Verdict::TimeLimit, run.validity.summary.clone())
+    } else if !run.validity.valid {
         (Verdict::WrongAnswer, run.validity.summary.clone())
     } else if !missed.is_empty() {
-        (Verdict::WrongAnswer, format!("correct, but {}", missed.join("; ")))
+        (Verdict::WrongAnswer, format!("{MISSED_FIGURES}{}", missed.join("; ")))
     } else if elapsed > budget {
         (
             Verdict::TimeLimit,
@@ -353,6 +358,10 @@ fn budget(protocol: &Protocol, stage: &Stage) -> Duration {
             + Duration::from_secs(60)
     })
 }
+
+/// How the reason of a stage starts when the replies were right but a figure of `[stage.expect]` was
+/// missed (`validate` lets a correctness-only reference miss figures).
+pub const MISSED_FIGURES: &str = "correct, but ";
 
 /// How long the healed network settles before final reads, unless the stage says.
 const DEFAULT_SETTLE: Duration = Duration::from_secs(5);

@@ -244,7 +244,16 @@ fn check_protocol(spec: &Challenge) -> Result<(), String> {
         if !names.insert(stage.name.as_str()) {
             return Err(format!("two stages are named `{}`", stage.name));
         }
-        check_stage(stage).map_err(|message| format!("stage `{}`: {message}", stage.name))?;
+        check_stage(stage)
+            .and_then(|()| {
+                crate::run::protocol::workloads::for_stage(
+                    &protocol.workload,
+                    stage.topology.as_deref(),
+                    &stage.options,
+                )
+                .map(drop)
+            })
+            .map_err(|message| format!("stage `{}`: {message}", stage.name))?;
     }
     for bad in &spec.validate.known_bad {
         if let Some(stage) = bad.case.as_deref().filter(|s| !names.contains(s)) {

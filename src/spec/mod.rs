@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 pub use bundled::{bundled_ids, find_bundled};
+pub(crate) use load::closest;
 pub use load::{LoadedChallenge, Origin, SpecError, load, load_dir, parse_str};
 pub use protocol::{Bound, Fault, LatencyDistribution, Partition, Protocol, Stage};
 pub use units::{Bytes, Seconds};
@@ -335,6 +336,10 @@ pub struct Validate {
     /// Folders (relative to the challenge folder) of solutions that must pass every case.
     #[serde(default)]
     pub references: Vec<String>,
+    /// Folders of solutions that must be correct everywhere but may miss a protocol stage's figures
+    /// (`[stage.expect]`), e.g. a reference in a language too slow for the scaling stages.
+    #[serde(default)]
+    pub correct_references: Vec<String>,
     /// Known-bad submissions and the verdict each must get.
     #[serde(default, rename = "known_bad")]
     pub known_bad: Vec<KnownBad>,

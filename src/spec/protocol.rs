@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{Seconds, Visibility};
 
 /// Workloads the harness knows (`run::protocol::workloads` checks that each resolves).
-pub const WORKLOADS: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter"];
+pub const WORKLOADS: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank"];
 
 /// Broadcast topologies the harness can hand out.
 pub const TOPOLOGIES: &[&str] = &["grid", "line", "ring", "tree2", "tree3", "tree4", "total", "none"];
@@ -79,6 +79,9 @@ pub struct Stage {
     /// Faults at set times.
     #[serde(default, rename = "fault")]
     pub faults: Vec<Fault>,
+    /// The workload's own knobs (e.g. the bank's `accounts`), checked by the workload.
+    #[serde(default)]
+    pub options: toml::Table,
     /// Figures the run must reach, by metric name: `msgs-per-op-servers = { at_most = 30 }`.
     #[serde(default)]
     pub expect: BTreeMap<String, Bound>,

@@ -5,7 +5,11 @@
 //! - `balance(account)` returns the balance; refused if the account does not exist.
 //! - `audit` returns the sum of all balances.
 //!
-//! Transfers tie accounts together and audits see all of them, so a bank history is one component.
+//! Transfers tie accounts together and audits see all of them, so a bank history is one component, whose
+//! search grows quickly with the requests in flight. [`AccountModel`] is the bank seen from one account at
+//! a time (its opening, its transfers' debit or credit, its balance reads): a history linearizable for
+//! the bank is linearizable for each account, and the per-account search is cheap, so it is the check
+//! that runs at any size.
 
 use std::collections::BTreeMap;
 
@@ -104,6 +108,100 @@ impl Model for BankModel {
     }
 }
 
+/// What a bank operation does to one account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AccountOp {
+    Open(i64),
+    /// The account is a transfer's `from`: applied only if it holds at least this much.
+    Debit(i64),
+    /// The account is a transfer's `to`: whether it applies depends on the other account.
+    Credit(i64),
+    Read,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountInput {
+    pub account: String,
+    pub op: AccountOp,
+}
+
+impl AccountInput {
+    /// The per-account operations of a bank operation (none for an audit).
+    #[must_use]
+    pub fn of(op: &BankOp) -> Vec<AccountInput> {
+        let on = |account: &String, op| AccountInput { account: account.clone(), op };
+        match op {
+            BankOp::Open { account, balance } => vec![on(account, AccountOp::Open(*balance))],
+            BankOp::Transfer { from, to, .. } if from == to => Vec::new(),
+            BankOp::Transfer { from, to, amount } => {
+                vec![on(from, AccountOp::Debit(*amount)), on(to, AccountOp::Credit(*amount))]
+            }
+            BankOp::Balance { account } => vec![on(account, AccountOp::Read)],
+            BankOp::Audit => Vec::new(),
+        }
+    }
+}
+
+/// One account of the bank: its balance, `None` until it is opened. Outputs are [`BankOutput`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountModel;
+
+impl Model for AccountModel {
+    type Input = AccountInput;
+    type Output = BankOutput;
+    type State = Option<i64>;
+
+    fn init(&self) -> Self::State {
+        None
+    }
+
+    fn step(&self, state: &Self::State, input: &Self::Input, output: Option<&Self::Output>) -> Option<Self::State> {
+        match (&input.op, *state, output) {
+            (AccountOp::Open(balance), None, Some(BankOutput::Ok) | None) => Some(Some(*balance)),
+            (AccountOp::Open(_), Some(_), Some(BankOutput::Refused)) => Some(*state),
+            (AccountOp::Debit(amount), Some(balance), Some(BankOutput::Ok)) => {
+                (balance >= *amount).then_some(Some(balance - amount))
+            }
+            (AccountOp::Debit(amount), Some(balance), Some(BankOutput::Refused)) => {
+                (balance < *amount).then_some(*state)
+            }
+            (AccountOp::Debit(amount), Some(balance), None) => {
+                Some(Some(if balance >= *amount { balance - amount } else { balance }))
+            }
+            (AccountOp::Credit(amount), Some(balance), Some(BankOutput::Ok) | None) => Some(Some(balance + amount)),
+            // Refused for the other account's funds: nothing happened here.
+            (AccountOp::Credit(_), Some(_), Some(BankOutput::Refused)) => Some(*state),
+            (AccountOp::Read, Some(balance), Some(BankOutput::Balance(read))) => (balance == *read).then_some(*state),
+            (AccountOp::Read, _, None) => Some(*state),
+            _ => None,
+        }
+    }
+
+    fn partition_key(&self, input: &Self::Input) -> Option<String> {
+        Some(input.account.clone())
+    }
+
+    fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        let result = match output {
+            None => "?".to_string(),
+            Some(BankOutput::Ok) => "ok".to_string(),
+            Some(BankOutput::Refused) => "refused".to_string(),
+            Some(BankOutput::Balance(value) | BankOutput::Total(value)) => value.to_string(),
+        };
+        let account = &input.account;
+        match input.op {
+            AccountOp::Open(balance) => format!("open {account} with {balance} -> {result}"),
+            AccountOp::Debit(amount) => format!("transfer of {amount} from {account} -> {result}"),
+            AccountOp::Credit(amount) => format!("transfer of {amount} to {account} -> {result}"),
+            AccountOp::Read => format!("balance of {account} -> {result}"),
+        }
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        state.map_or_else(|| "not opened".to_string(), |balance| format!("balance {balance}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +291,57 @@ mod tests {
             op(2, BankOp::Audit, 32, 33, BankOutput::Total(10)),
         ];
         assert_eq!(verdict(&history), Verdict::Linearizable);
+    }
+
+    fn per_account(history: &[Operation<BankOp, BankOutput>]) -> Vec<Operation<AccountInput, BankOutput>> {
+        history
+            .iter()
+            .flat_map(|op| {
+                AccountInput::of(&op.input).into_iter().map(|input| Operation {
+                    client: op.client,
+                    input,
+                    call: op.call,
+                    outcome: op.outcome.clone(),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn per_account_view_accepts_what_the_bank_accepts_and_catches_lost_updates() {
+        let history = [
+            open("a", 10, 0),
+            open("b", 5, 2),
+            op(1, transfer("a", "b", 7), 10, 20, BankOutput::Ok),
+            op(2, transfer("b", "a", 9), 11, 19, BankOutput::Ok),
+            op(3, balance("a"), 21, 22, BankOutput::Balance(12)),
+            op(3, balance("b"), 23, 24, BankOutput::Balance(3)),
+        ];
+        assert_eq!(check(&AccountModel, &per_account(&history), CheckOptions::default()), Verdict::Linearizable);
+        let lost_update = [
+            open("a", 10, 0),
+            open("b", 0, 2),
+            op(1, transfer("a", "b", 8), 10, 20, BankOutput::Ok),
+            op(2, transfer("a", "b", 8), 11, 21, BankOutput::Ok),
+        ];
+        let Verdict::NotLinearizable(failure) =
+            check(&AccountModel, &per_account(&lost_update), CheckOptions::default())
+        else {
+            panic!("two debits of 8 from 10 cannot both succeed");
+        };
+        assert_eq!(failure.component.as_deref(), Some("a"));
+        assert!(failure.to_string().contains("transfer of 8 from a -> ok"), "{failure}");
+    }
+
+    #[test]
+    fn a_refused_credit_changes_nothing_and_an_unknown_debit_needs_funds() {
+        let history = [
+            open("a", 3, 0),
+            op(1, transfer("b", "a", 50), 10, 11, BankOutput::Refused),
+            Operation::unknown(2, transfer("a", "c", 5), 12),
+            op(3, balance("a"), 20, 21, BankOutput::Balance(3)),
+        ];
+        let view: Vec<_> = per_account(&history).into_iter().filter(|op| op.input.account == "a").collect();
+        assert_eq!(check(&AccountModel, &view, CheckOptions::default()), Verdict::Linearizable);
     }
 }

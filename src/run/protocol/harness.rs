@@ -1122,6 +1122,14 @@ impl<'a> Harness<'a> {
                 if purpose == Purpose::Setup {
                     self.setup_failed(index, text.clone())?;
                 }
+                if purpose == Purpose::Final && !self.clients[index].queue.is_empty() {
+                    // A node that stopped answering would make every later final request wait its timeout.
+                    let left = std::mem::take(&mut self.clients[index].queue).len();
+                    let node = self.node_ids[self.clients[index].node].clone();
+                    self.diagnose(format!(
+                        "{node} did not answer a final request: its {left} later one(s) were not sent"
+                    ));
+                }
                 self.complete(index, OpKind::Info, Value::Null, Some((0, text)), now);
             }
         }

@@ -286,6 +286,7 @@ fn check(history: &History) -> Validity {
         ),
         problems: problems.shown,
         metrics,
+        stalled: false,
     }
 }
 

@@ -55,6 +55,7 @@ impl Workload for Echo {
             summary: format!("{} requests, {ok} ok, {bad} wrong echoes", pairs.len()),
             problems,
             metrics: [("wrong".to_owned(), bad as f64)].into(),
+            stalled: false,
         }
     }
 }

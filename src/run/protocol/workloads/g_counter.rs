@@ -121,6 +121,7 @@ fn check(history: &History) -> Validity {
         ),
         problems: problems.shown,
         metrics,
+        stalled: false,
     }
 }
 

@@ -25,9 +25,11 @@
 //! - g-counter: `acknowledged-sum`, `possible-sum` (acknowledged plus indefinite adds), `bad-final-reads`,
 //!   `bad-reads` (reads during the load outside [0, sum attempted]).
 
+pub mod bank;
 pub mod broadcast;
 pub mod echo;
 pub mod g_counter;
+pub mod options;
 pub mod topology;
 pub mod unique_ids;
 
@@ -37,6 +39,7 @@ use std::fmt;
 use super::history::History;
 use super::message::Body;
 use super::rng::Rng;
+use options::OptionReader;
 
 /// A workload's requests and its check.
 pub trait Workload: Send {
@@ -72,6 +75,9 @@ pub struct Validity {
     pub problems: Vec<Problem>,
     /// The workload's figures by stable name (see the module documentation).
     pub metrics: BTreeMap<String, f64>,
+    /// Requests went unanswered for the request timeout with no fault to blame: a deadlock or a stall,
+    /// judged as time limit exceeded rather than a wrong answer.
+    pub stalled: bool,
 }
 
 /// One thing wrong with a history: what, and the few ops (indices into `History::ops`) that show it.
@@ -122,24 +128,31 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
         "unique-ids" => Some(Box::new(unique_ids::UniqueIds)),
         "broadcast" => Some(Box::new(broadcast::Broadcast::new(topology::Topology::Grid))),
         "g-counter" => Some(Box::new(g_counter::GCounter)),
+        "bank" => Some(Box::new(bank::Bank::default())),
         _ => None,
     }
 }
 
-/// The workload of this name for a stage that may name a topology (workloads without one ignore it);
-/// `None` for an unknown name or topology.
-#[must_use]
-pub fn for_stage(name: &str, topology_name: Option<&str>) -> Option<Box<dyn Workload>> {
+/// The workload of this name for a stage that may name a topology (workloads without one ignore it) and
+/// options (`[stage.options]`); an error in words for an unknown name or topology or a wrong option.
+pub fn for_stage(name: &str, topology_name: Option<&str>, options: &toml::Table) -> Result<Box<dyn Workload>, String> {
     match (name, topology_name) {
+        ("bank", _) => return Ok(Box::new(bank::Bank::from_options(options)?)),
         ("broadcast", Some(topology_name)) => {
-            Some(Box::new(broadcast::Broadcast::new(topology::Topology::from_name(topology_name)?)))
+            let topology = topology::Topology::from_name(topology_name)
+                .ok_or_else(|| format!("takehome has no topology `{topology_name}`"))?;
+            OptionReader::new(options, "broadcast").finish()?;
+            return Ok(Box::new(broadcast::Broadcast::new(topology)));
         }
-        _ => by_name(name),
+        _ => {}
     }
+    let workload = by_name(name).ok_or_else(|| format!("takehome has no workload `{name}`"))?;
+    OptionReader::new(options, workload.name()).finish()?;
+    Ok(workload)
 }
 
 /// Workload names, for messages.
-pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter"];
+pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank"];
 
 /// Milliseconds of a duration in nanoseconds, for metrics.
 pub(crate) fn ms(nanos: u64) -> f64 {
@@ -162,11 +175,16 @@ mod tests {
     fn the_spec_knows_exactly_the_workloads_and_topologies_there_are() {
         assert_eq!(crate::spec::protocol::WORKLOADS, NAMES);
         assert_eq!(crate::spec::protocol::TOPOLOGIES, topology::TOPOLOGY_NAMES);
+        let none = toml::Table::new();
         for name in topology::TOPOLOGY_NAMES {
-            assert_eq!(for_stage("broadcast", Some(name)).map(|w| w.name()), Some("broadcast"));
+            assert_eq!(for_stage("broadcast", Some(name), &none).map(|w| w.name()), Ok("broadcast"));
         }
-        assert!(for_stage("broadcast", Some("tree9")).is_none());
-        assert_eq!(for_stage("echo", Some("grid")).map(|w| w.name()), Some("echo"));
+        assert!(for_stage("broadcast", Some("tree9"), &none).is_err());
+        assert_eq!(for_stage("echo", Some("grid"), &none).map(|w| w.name()), Ok("echo"));
+        let options: toml::Table = "accounts = 3".parse().expect("toml");
+        assert_eq!(for_stage("bank", None, &options).map(|w| w.name()), Ok("bank"));
+        let refused = for_stage("echo", None, &options).map(|w| w.name());
+        assert_eq!(refused, Err("the echo workload takes no options, not `accounts`".into()));
     }
 
     #[test]

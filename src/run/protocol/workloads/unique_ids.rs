@@ -69,6 +69,7 @@ impl Workload for UniqueIds {
             summary: format!("{} requests, {ok} ids acknowledged, {duplicated} duplicated", pairs.len()),
             problems,
             metrics: [("duplicated".to_owned(), duplicated as f64)].into(),
+            stalled: false,
         }
     }
 }
