@@ -100,15 +100,22 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
     }
 }
 
-/// What keeps a reference from passing: any case not accepted, or for a correctness-only reference, any
-/// stage that went wrong other than by missing its figures (and the stages skipped after that).
+/// What keeps a reference from passing: no build, or a case that failed (see [`case_failures`]).
 fn reference_failures(report: &Report, correct_only: bool) -> Vec<String> {
     let mut failures = Vec::new();
     if !report.build.ok {
         failures.push(format!("does not build: {}", report.build.log_tail.lines().last().unwrap_or("")));
     }
+    failures.extend(case_failures(&report.groups, correct_only));
+    failures
+}
+
+/// Every case not accepted, or for a correctness-only reference, every stage that went wrong other than
+/// by missing its figures (and the stages skipped after one that did).
+fn case_failures(groups: &[GroupResult], correct_only: bool) -> Vec<String> {
+    let mut failures = Vec::new();
     let mut only_figures_missed = true;
-    for group in &report.groups {
+    for group in groups {
         for case in &group.cases {
             let excused = correct_only
                 && match case.verdict {
@@ -178,4 +185,37 @@ fn known_bad_outcome(bad: &KnownBad, verdict: Verdict, report: &Report) -> Resul
         });
     }
     Err(format!("never got {verdict}; got {}", seen.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::stages::{stage_case, stage_group};
+    use crate::spec::Stage;
+
+    fn stage(name: &str, verdict: Verdict, reason: &str) -> GroupResult {
+        let stage: Stage = toml::from_str(&format!("name = \"{name}\"\npoints = 10")).expect("stage");
+        stage_group(&stage, stage_case(&stage, verdict, reason.to_owned()))
+    }
+
+    #[test]
+    fn a_correctness_only_reference_may_miss_figures_but_nothing_else() {
+        let missed = vec![
+            stage("concurrent", Verdict::Accepted, ""),
+            stage("scaling-16", Verdict::WrongAnswer, "correct, but throughput was 900, must be at least 6000"),
+            stage("scaling-64", Verdict::Skipped, "stage `scaling-16` failed"),
+        ];
+        assert!(case_failures(&missed, true).is_empty());
+        assert_eq!(case_failures(&missed, false).len(), 2);
+        let wrong = vec![
+            stage("concurrent", Verdict::WrongAnswer, "lost update"),
+            stage("scaling-16", Verdict::Skipped, "stage `concurrent` failed"),
+        ];
+        assert_eq!(
+            case_failures(&wrong, true),
+            vec!["concurrent: WA lost update".to_owned(), "scaling-16: SKIPPED stage `concurrent` failed".to_owned()]
+        );
+        let stalled = vec![stage("opposing", Verdict::TimeLimit, "deadlock or stall")];
+        assert_eq!(case_failures(&stalled, true).len(), 1);
+    }
 }

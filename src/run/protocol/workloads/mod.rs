@@ -24,6 +24,8 @@
 //!   read that lacked it, 0 when none did);
 //! - g-counter: `acknowledged-sum`, `possible-sum` (acknowledged plus indefinite adds), `bad-final-reads`,
 //!   `bad-reads` (reads during the load outside [0, sum attempted]).
+//! - bank: `transfers-ok`, `transfers-refused`, `audits`, `bad-audits` (totals other than the bank's),
+//!   `negative-balances`, `wrong-final-balances`, `stalled` (requests never answered), `malformed`.
 
 pub mod bank;
 pub mod broadcast;
