@@ -192,3 +192,53 @@ fn a_duplicate_id_is_shown_with_the_two_requests_that_got_it() {
     assert!(out.contains("(the first 5 problems;"), "{out}");
     assert!(out.contains("skipped: stage `three-nodes` failed"), "{out}");
 }
+
+/// A node that takes 20 ms per request, one at a time, under 200 requests/s from one client: in a closed
+/// loop the client sends when it is free and sees 20 ms; in an open loop every request keeps its
+/// schedule, so latencies count the queueing the closed loop hides (coordinated omission).
+#[test]
+fn an_open_loop_counts_latency_from_each_request_s_schedule() {
+    let folder = tempfile::tempdir().unwrap();
+    let stage = |name: &str, open_loop: bool| {
+        format!(
+            "[[stage]]\nname = \"{name}\"\npoints = 1\nduration = \"1s\"\nrate = 200\nconcurrency = 1\n\
+             open_loop = {open_loop}\nsettle = \"10ms\"\n"
+        )
+    };
+    let spec = format!(
+        "id = \"slow-echo\"\ntitle = \"t\"\nkind = \"protocol\"\n[protocol]\nworkload = \"echo\"\n{}{}",
+        stage("closed", false),
+        stage("open", true)
+    );
+    std::fs::write(folder.path().join("challenge.toml"), spec).unwrap();
+    std::fs::write(folder.path().join("README.md"), "# slow echo\n").unwrap();
+    let node = folder.path().join("node");
+    std::fs::create_dir(&node).unwrap();
+    std::fs::write(
+        node.join("main.py"),
+        "import json, sys, time\n\
+         for line in sys.stdin:\n\
+         \x20   m = json.loads(line); b = m['body']\n\
+         \x20   if b['type'] == 'echo': time.sleep(0.02)\n\
+         \x20   r = dict(b, type=b['type'] + '_ok', in_reply_to=b['msg_id'])\n\
+         \x20   print(json.dumps({'src': m['dest'], 'dest': m['src'], 'body': r}), flush=True)\n",
+    )
+    .unwrap();
+    let run = Takehome::new()
+        .args(["test", &folder.path().display().to_string(), "--seed", "3", "--format", "json"])
+        .current_dir(&node)
+        .run();
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let set: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let metric = |group: usize, name: &str| {
+        set["reports"][0]["groups"][group]["cases"][0]["metrics"][name].as_f64().unwrap_or_else(|| panic!("{name}"))
+    };
+    assert_eq!((metric(0, "offered-rate"), metric(1, "offered-rate")), (200.0, 200.0));
+    // The node serves 50/s whatever the loop: both achieve about that, far below what was offered.
+    assert!(metric(0, "throughput") < 100.0 && metric(1, "throughput") < 100.0);
+    // Closed: each request waits only for its own service. Open: request k, due at 5k ms, is sent when the
+    // client is free at about 20k ms, so the median waits hundreds of milliseconds.
+    let (closed, open) = (metric(0, "latency-p50-ms"), metric(1, "latency-p50-ms"));
+    assert!(open > 5.0 * closed, "open-loop p50 {open} ms is not far above closed-loop p50 {closed} ms");
+    assert!(metric(1, "latency-p999-ms") >= metric(1, "latency-p90-ms"));
+}

@@ -431,6 +431,7 @@ fn harness_config(protocol: &Protocol, stage: &Stage, seed: u64) -> HarnessConfi
         duration: stage.duration.duration(),
         max_ops: None,
         ops_per_client: None,
+        open_loop: stage.open_loop,
     };
     config
 }

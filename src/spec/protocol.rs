@@ -49,6 +49,10 @@ pub struct Stage {
     /// Requests per second over all clients; absent: each client sends again as soon as it has its reply.
     #[serde(default)]
     pub rate: Option<f64>,
+    /// With `rate`: requests keep their schedule whatever the replies, and latencies count from when each
+    /// should have been sent (wrk2's open loop: no coordinated omission).
+    #[serde(default)]
+    pub open_loop: bool,
     /// Clients, so requests in flight at most (default: one per node).
     #[serde(default)]
     pub concurrency: Option<u32>,
@@ -173,6 +177,9 @@ impl Bound {
 pub(super) fn check_stage(stage: &Stage) -> Result<(), String> {
     if stage.nodes == 0 {
         return Err("`nodes` must be at least 1".into());
+    }
+    if stage.open_loop && stage.rate.is_none() {
+        return Err("`open_loop` needs a `rate`: the schedule the requests keep".into());
     }
     if stage.concurrency == Some(0) {
         return Err("`concurrency` must be at least 1".into());
@@ -307,6 +314,7 @@ mod tests {
         assert!(typo.contains("unknown topology `tree5`") && typo.contains("did you mean"), "{typo}");
         assert!(stage("[expect]\nlost = {}\n").unwrap_err().contains("give `at_most`"));
         assert!(stage("rate = 0").unwrap_err().contains("positive"));
+        assert!(stage("open_loop = true").unwrap_err().contains("needs a `rate`"));
     }
 
     #[test]

@@ -99,11 +99,22 @@ pub struct Load {
     pub max_ops: Option<u64>,
     /// Each client stops after this many (a fixed amount of traffic per node, for replays).
     pub ops_per_client: Option<u64>,
+    /// With a rate: requests keep their schedule whatever the replies (wrk2's open loop). A request that
+    /// waits for a free client is sent late, and its latency counts from when it should have been sent,
+    /// so a slow server cannot hide its queueing (coordinated omission).
+    pub open_loop: bool,
 }
 
 impl Default for Load {
     fn default() -> Self {
-        Load { concurrency: 1, rate: Some(5.0), duration: Duration::from_secs(10), max_ops: None, ops_per_client: None }
+        Load {
+            concurrency: 1,
+            rate: Some(5.0),
+            duration: Duration::from_secs(10),
+            max_ops: None,
+            ops_per_client: None,
+            open_loop: false,
+        }
     }
 }
 
@@ -200,6 +211,10 @@ pub struct Stats {
     pub indefinite: u64,
     /// Successful requests of the load per second of load time.
     pub throughput: f64,
+    /// The requests per second the load was to send, when it had a rate.
+    pub offered_rate: Option<f64>,
+    /// Whether latencies count from each request's scheduled send time (an open-loop load).
+    pub open_loop: bool,
     /// Share of requests that succeeded.
     pub availability: f64,
     /// Over completed requests (ok and definite failures; timeouts are not latencies).
@@ -216,8 +231,10 @@ pub struct Stats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantiles {
     pub p50: Duration,
+    pub p90: Duration,
     pub p95: Duration,
     pub p99: Duration,
+    pub p999: Duration,
     pub max: Duration,
 }
 
@@ -267,12 +284,17 @@ impl Stats {
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
         if let Some(q) = self.latency {
-            for (name, value) in [("p50", q.p50), ("p95", q.p95), ("p99", q.p99), ("max", q.max)] {
+            let quantiles =
+                [("p50", q.p50), ("p90", q.p90), ("p95", q.p95), ("p99", q.p99), ("p999", q.p999), ("max", q.max)];
+            for (name, value) in quantiles {
                 metrics.insert(format!("latency-{name}-ms"), ms(value));
             }
         }
         if let Some(after_load) = self.after_load {
             metrics.insert("after-load-seconds".to_owned(), after_load.as_secs_f64());
+        }
+        if let Some(rate) = self.offered_rate {
+            metrics.insert("offered-rate".to_owned(), rate);
         }
         metrics
     }
@@ -317,12 +339,17 @@ impl RunResult {
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             let _ = writeln!(
                 out,
-                "latency p50 {:.3} ms · p95 {:.3} ms · p99 {:.3} ms · max {:.3} ms",
+                "latency{} p50 {:.3} ms · p90 {:.3} ms · p99 {:.3} ms · p99.9 {:.3} ms · max {:.3} ms",
+                if s.open_loop { " (from each request's scheduled send time)" } else { "" },
                 ms(q.p50),
-                ms(q.p95),
+                ms(q.p90),
                 ms(q.p99),
+                ms(q.p999),
                 ms(q.max)
             );
+        }
+        if let Some(rate) = s.offered_rate {
+            let _ = writeln!(out, "offered {rate:.0}/s · achieved {:.0}/s ok", s.throughput);
         }
         let (all, server, client) = s.msgs_per_op();
         let _ = writeln!(out, "msgs-per-op all {all:.2} · servers {server:.2} · clients {client:.2}");
@@ -380,6 +407,8 @@ struct Client {
     queue: VecDeque<(Purpose, Body)>,
     /// The type of its last setup request, for messages.
     setup_request: String,
+    /// When its open request should have been sent, in an open-loop load.
+    scheduled: Option<Duration>,
 }
 
 /// Where a node is in its life, as the nemesis left it.
@@ -461,6 +490,7 @@ impl<'a> Harness<'a> {
             issued: 0,
             queue: VecDeque::new(),
             setup_request: String::new(),
+            scheduled: None,
         };
         let clients = (0..load_clients)
             .map(|k| client(k, k % config.node_count))
@@ -502,6 +532,8 @@ impl<'a> Harness<'a> {
                 failed: 0,
                 indefinite: 0,
                 throughput: 0.0,
+                offered_rate: None,
+                open_loop: false,
                 availability: 0.0,
                 latency: None,
                 messages: MessageCounts::default(),
@@ -676,6 +708,7 @@ impl<'a> Harness<'a> {
 
     fn run_load(&mut self) -> Result<(), HarnessError> {
         let load = &self.config.load;
+        let open_loop = load.open_loop;
         let load_start = self.now();
         let end = load_start + load.duration;
         let interval = load.rate.filter(|rate| *rate > 0.0).map(|rate| Duration::from_secs_f64(1.0 / rate));
@@ -724,10 +757,13 @@ impl<'a> Harness<'a> {
                         while now >= next_issue && self.below_max_ops() {
                             let Some(client) = self.idle.pop_front() else { break };
                             if self.issue(client, now) {
+                                if open_loop {
+                                    self.clients[client].scheduled = Some(next_issue);
+                                }
                                 next_issue += interval;
                             }
                         }
-                        if next_issue + interval < now {
+                        if !open_loop && next_issue + interval < now {
                             // Behind (every client was busy): resume the cadence instead of bursting.
                             next_issue = now;
                         }
@@ -1047,7 +1083,7 @@ impl<'a> Harness<'a> {
                 _ => self.stats.indefinite += 1,
             }
             let process = index as u32 + 1;
-            let invoked_at = self.history.open_since(process);
+            let invoked_at = self.clients[index].scheduled.take().or_else(|| self.history.open_since(process));
             self.history.complete(process, kind, value, error, now);
             if kind != OpKind::Info {
                 if let Some(invoked_at) = invoked_at {
@@ -1167,12 +1203,16 @@ impl<'a> Harness<'a> {
         let secs = stats.load_time.as_secs_f64();
         stats.throughput = if secs > 0.0 { self.load_ok as f64 / secs } else { 0.0 };
         stats.availability = if stats.requests == 0 { 0.0 } else { stats.ok as f64 / stats.requests as f64 };
+        stats.offered_rate = self.config.load.rate;
+        stats.open_loop = self.config.load.open_loop && self.config.load.rate.is_some();
         if !self.latencies.is_empty() {
             let at = |q: f64| Duration::from_micros(self.latencies.value_at_quantile(q));
             stats.latency = Some(Quantiles {
                 p50: at(0.5),
+                p90: at(0.9),
                 p95: at(0.95),
                 p99: at(0.99),
+                p999: at(0.999),
                 max: Duration::from_micros(self.latencies.max()),
             });
         }
