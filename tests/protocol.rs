@@ -72,7 +72,14 @@ fn config(nodes: usize, seed: u64, load: Load) -> HarnessConfig {
 }
 
 fn ops(concurrency: usize, max_ops: u64) -> Load {
-    Load { concurrency, rate: None, duration: Duration::from_secs(120), max_ops: Some(max_ops), ops_per_client: None }
+    Load {
+        concurrency,
+        rate: None,
+        duration: Duration::from_secs(120),
+        max_ops: Some(max_ops),
+        ops_per_client: None,
+        open_loop: false,
+    }
 }
 
 fn run(command: &NodeCommand, config: &HarnessConfig, workload: &str) -> Result<RunResult, HarnessError> {
@@ -110,8 +117,14 @@ fn echo_against_the_python_reference_passes() {
 fn echo_throughput_one_node_sixteen_in_flight() {
     let node = std::env::var_os("TAKEHOME_ECHO_NODE")
         .map_or_else(|| reference("echo"), |program| NodeCommand::new(program, Vec::<String>::new()));
-    let load =
-        Load { concurrency: 16, rate: None, duration: Duration::from_secs(3), max_ops: None, ops_per_client: None };
+    let load = Load {
+        concurrency: 16,
+        rate: None,
+        duration: Duration::from_secs(3),
+        max_ops: None,
+        ops_per_client: None,
+        open_loop: false,
+    };
     let result = run(&node, &config(1, 2, load), "echo").expect("run");
     assert!(result.validity.valid, "{}", result.summary());
     println!("echo throughput: {:.0} requests/s", result.stats.throughput);
@@ -184,6 +197,7 @@ fn unique_ids_across_three_nodes_through_partitions_pass() {
             duration: Duration::from_millis(1500),
             max_ops: None,
             ops_per_client: None,
+            open_loop: false,
         },
     );
     config.nemesis = Nemesis::Partitions { every: Duration::from_millis(200) };
@@ -227,6 +241,7 @@ fn faulty_run(node: &NodeCommand, seed: u64) -> RunResult {
             duration: Duration::from_secs(120),
             max_ops: None,
             ops_per_client: Some(20),
+            open_loop: false,
         },
     );
     config.network = NetworkConfig {
@@ -381,7 +396,14 @@ fn at_ms(at: u64, fault: NemesisFault) -> ScheduledFault {
 }
 
 fn timed(concurrency: usize, rate: f64, millis: u64) -> Load {
-    Load { concurrency, rate: Some(rate), duration: Duration::from_millis(millis), max_ops: None, ops_per_client: None }
+    Load {
+        concurrency,
+        rate: Some(rate),
+        duration: Duration::from_millis(millis),
+        max_ops: None,
+        ops_per_client: None,
+        open_loop: false,
+    }
 }
 
 /// Five nodes in Maelstrom's grid, split in two random halves for the first 600 ms of a 1 s load.
@@ -450,6 +472,7 @@ fn a_replayed_seed_gives_the_identical_broadcast_trace() {
             duration: Duration::from_secs(120),
             max_ops: None,
             ops_per_client: Some(10),
+            open_loop: false,
         };
         let mut config = config(5, seed, load);
         config.network.latency = Latency::Uniform { mean: Duration::from_millis(2) };

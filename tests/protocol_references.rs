@@ -47,6 +47,7 @@ fn steady(concurrency: usize, rate: f64, seconds: f64) -> Load {
         duration: Duration::from_secs_f64(seconds),
         max_ops: None,
         ops_per_client: None,
+        open_loop: false,
     }
 }
 

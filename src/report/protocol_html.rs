@@ -1157,8 +1157,10 @@ mod tests {
         let at = |q: f64| answered[((q * answered.len() as f64) as usize).min(answered.len() - 1)];
         let latency = (!answered.is_empty()).then(|| Quantiles {
             p50: at(0.5),
+            p90: at(0.9),
             p95: at(0.95),
             p99: at(0.99),
+            p999: at(0.999),
             max: answered[answered.len() - 1],
         });
         let requests = pairs.len() as u64;
@@ -1170,6 +1172,8 @@ mod tests {
             failed: count(OpKind::Fail),
             indefinite: count(OpKind::Info),
             throughput: ok as f64 / 2.0,
+            offered_rate: None,
+            open_loop: false,
             availability: if requests == 0 { 0.0 } else { ok as f64 / requests as f64 },
             latency,
             messages: MessageCounts { client: requests * 2, server: trace.len() as u64, service: 0 },

@@ -31,6 +31,7 @@ pub mod bank;
 pub mod broadcast;
 pub mod echo;
 pub mod g_counter;
+pub mod lin_kv;
 pub mod options;
 pub mod topology;
 pub mod unique_ids;
@@ -131,6 +132,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
         "broadcast" => Some(Box::new(broadcast::Broadcast::new(topology::Topology::Grid))),
         "g-counter" => Some(Box::new(g_counter::GCounter)),
         "bank" => Some(Box::new(bank::Bank::default())),
+        "lin-kv" => Some(Box::new(lin_kv::LinKv::default())),
         _ => None,
     }
 }
@@ -140,6 +142,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
 pub fn for_stage(name: &str, topology_name: Option<&str>, options: &toml::Table) -> Result<Box<dyn Workload>, String> {
     match (name, topology_name) {
         ("bank", _) => return Ok(Box::new(bank::Bank::from_options(options)?)),
+        ("lin-kv", _) => return Ok(Box::new(lin_kv::LinKv::from_options(options)?)),
         ("broadcast", Some(topology_name)) => {
             let topology = topology::Topology::from_name(topology_name)
                 .ok_or_else(|| format!("takehome has no topology `{topology_name}`"))?;
@@ -154,7 +157,7 @@ pub fn for_stage(name: &str, topology_name: Option<&str>, options: &toml::Table)
 }
 
 /// Workload names, for messages.
-pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank"];
+pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank", "lin-kv"];
 
 /// Milliseconds of a duration in nanoseconds, for metrics.
 pub(crate) fn ms(nanos: u64) -> f64 {
