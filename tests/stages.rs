@@ -193,23 +193,12 @@ fn a_duplicate_id_is_shown_with_the_two_requests_that_got_it() {
     assert!(out.contains("skipped: stage `three-nodes` failed"), "{out}");
 }
 
-/// A node that takes 20 ms per request, one at a time, under 200 requests/s from one client: in a closed
-/// loop the client sends when it is free and sees 20 ms; in an open loop every request keeps its
-/// schedule, so latencies count the queueing the closed loop hides (coordinated omission).
-#[test]
-fn an_open_loop_counts_latency_from_each_request_s_schedule() {
+/// A challenge folder with the given stages of the echo workload, and beside them (in `node/`) a node
+/// that takes 20 ms per request, one at a time: it serves 50 requests a second at most.
+fn slow_echo_challenge(stages: &str) -> tempfile::TempDir {
     let folder = tempfile::tempdir().unwrap();
-    let stage = |name: &str, open_loop: bool| {
-        format!(
-            "[[stage]]\nname = \"{name}\"\npoints = 1\nduration = \"1s\"\nrate = 200\nconcurrency = 1\n\
-             open_loop = {open_loop}\nsettle = \"10ms\"\n"
-        )
-    };
-    let spec = format!(
-        "id = \"slow-echo\"\ntitle = \"t\"\nkind = \"protocol\"\n[protocol]\nworkload = \"echo\"\n{}{}",
-        stage("closed", false),
-        stage("open", true)
-    );
+    let spec =
+        format!("id = \"slow-echo\"\ntitle = \"t\"\nkind = \"protocol\"\n[protocol]\nworkload = \"echo\"\n{stages}");
     std::fs::write(folder.path().join("challenge.toml"), spec).unwrap();
     std::fs::write(folder.path().join("README.md"), "# slow echo\n").unwrap();
     let node = folder.path().join("node");
@@ -224,12 +213,31 @@ fn an_open_loop_counts_latency_from_each_request_s_schedule() {
          \x20   print(json.dumps({'src': m['dest'], 'dest': m['src'], 'body': r}), flush=True)\n",
     )
     .unwrap();
+    folder
+}
+
+/// Runs `test` on the slow echo challenge; the JSON report.
+fn test_slow_echo(folder: &tempfile::TempDir) -> serde_json::Value {
     let run = Takehome::new()
         .args(["test", &folder.path().display().to_string(), "--seed", "3", "--format", "json"])
-        .current_dir(&node)
+        .current_dir(&folder.path().join("node"))
         .run();
     assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
-    let set: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    serde_json::from_str(&run.stdout()).unwrap()
+}
+
+/// Under 200 requests/s from one client, the slow node in a closed loop is sent a request when the client
+/// is free and sees 20 ms; in an open loop every request keeps its schedule, so latencies count the
+/// queueing the closed loop hides (coordinated omission).
+#[test]
+fn an_open_loop_counts_latency_from_each_request_s_schedule() {
+    let stage = |name: &str, open_loop: bool| {
+        format!(
+            "[[stage]]\nname = \"{name}\"\npoints = 1\nduration = \"1s\"\nrate = 200\nconcurrency = 1\n\
+             open_loop = {open_loop}\nsettle = \"10ms\"\n"
+        )
+    };
+    let set = test_slow_echo(&slow_echo_challenge(&(stage("closed", false) + &stage("open", true))));
     let metric = |group: usize, name: &str| {
         set["reports"][0]["groups"][group]["cases"][0]["metrics"][name].as_f64().unwrap_or_else(|| panic!("{name}"))
     };
@@ -241,4 +249,21 @@ fn an_open_loop_counts_latency_from_each_request_s_schedule() {
     let (closed, open) = (metric(0, "latency-p50-ms"), metric(1, "latency-p50-ms"));
     assert!(open > 5.0 * closed, "open-loop p50 {open} ms is not far above closed-loop p50 {closed} ms");
     assert!(metric(1, "latency-p999-ms") >= metric(1, "latency-p90-ms"));
+}
+
+/// A sweep runs the load at rising rates until one misses the latency target: the slow node keeps up at
+/// 10/s and 25/s (a request every 100 and 40 ms, served in 20) and falls behind at 200/s.
+#[test]
+fn a_sweep_finds_the_highest_rate_that_meets_the_target() {
+    let stage = "[[stage]]\nname = \"sweep\"\npoints = 1\nduration = \"1s\"\nconcurrency = 1\nsettle = \"10ms\"\n\
+                 [stage.sweep]\nrates = [10, 25, 200, 400]\ntarget = { latency-p99-ms = { at_most = 150 } }\n\
+                 [stage.expect]\nsweep-max-rate = { at_least = 25 }\n";
+    let set = test_slow_echo(&slow_echo_challenge(stage));
+    let case = &set["reports"][0]["groups"][0]["cases"][0];
+    assert_eq!(case["verdict"], "AC", "{case}");
+    assert_eq!(case["metrics"]["sweep-max-rate"], 25.0);
+    // The last run is the one that missed: 200/s, not 400/s.
+    assert_eq!(case["metrics"]["offered-rate"], 200.0);
+    let notes = case["notes"].to_string();
+    assert!(notes.contains("sweep: 10/s latency-p99-ms") && notes.contains("→ 25/s"), "{notes}");
 }

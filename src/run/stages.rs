@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use crate::report::{CaseResult, Feedback, GroupResult, LimitHit, Mode, Verdict};
 use crate::run::batch;
-use crate::run::protocol::harness::{self, HarnessConfig, HarnessError, Load, Nemesis, RunResult};
+use crate::run::protocol::harness::{self, HarnessConfig, HarnessError, Load, Nemesis, RunError, RunResult};
 use crate::run::protocol::nemesis::{self, PartitionShape, ScheduledFault};
 use crate::run::protocol::network::{Latency, NetworkConfig};
 use crate::run::protocol::node::NodeCommand;
 use crate::run::protocol::workloads::{self, Problem};
 use crate::sandbox::{Confinement, RunLimits};
+use crate::spec::protocol::Sweep;
 use crate::spec::{Aggregation, LatencyDistribution, LoadedChallenge, Partition, Protocol, Seconds, Stage, Visibility};
 use crate::submission::Built;
 
@@ -112,11 +113,41 @@ fn run_stage(
             return case;
         }
     };
-    let command = node_command(challenge, built, data.path());
     let started = Instant::now();
-    let outcome = harness::run(&command, &config, workload.as_mut());
-    let elapsed = started.elapsed();
-    case.wall_time = elapsed.as_secs_f64();
+    let (outcome, elapsed) = match &stage.sweep {
+        None => {
+            let outcome = harness::run(&node_command(challenge, built, data.path()), &config, workload.as_mut());
+            (outcome, started.elapsed())
+        }
+        Some(sweep) => {
+            let run_at = |rate: f64| {
+                let mut config = config.clone();
+                config.load.rate = Some(rate);
+                config.load.open_loop = true;
+                // Each rate gets fresh nodes on a fresh data folder, and a fresh workload.
+                let folder = data.path().join(format!("rate-{rate}"));
+                let mut workload = workloads::for_stage(&protocol.workload, stage.topology.as_deref(), &stage.options)?;
+                if let Err(error) = std::fs::create_dir_all(&folder) {
+                    return Err(format!("could not make the nodes' data folder: {error}"));
+                }
+                let started = Instant::now();
+                let outcome = harness::run(&node_command(challenge, built, &folder), &config, workload.as_mut());
+                Ok((outcome, started.elapsed()))
+            };
+            match run_sweep(sweep, run_at) {
+                Ok((outcome, elapsed, steps)) => {
+                    case.metrics.insert(SWEEP_MAX_RATE.into(), steps.max_rate());
+                    case.notes.push(steps.describe());
+                    (outcome, elapsed)
+                }
+                Err(message) => {
+                    case.reason = message;
+                    return case;
+                }
+            }
+        }
+    };
+    case.wall_time = started.elapsed().as_secs_f64();
     let folder = options.artifacts.join(safe_name(&stage.name));
     if let Some(run) = outcome.as_ref().map_or_else(|error| error.partial.as_deref(), Some) {
         record_node_usage(&mut case, run);
@@ -150,6 +181,62 @@ fn run_stage(
         *stderr = built.as_submitted(stderr);
     }
     case
+}
+
+/// The metric a sweep gives: the highest rate that met its target.
+pub const SWEEP_MAX_RATE: &str = "sweep-max-rate";
+
+/// Each rate a sweep ran and the target figures it reached.
+#[derive(Debug, Default, PartialEq)]
+struct SweepSteps(Vec<(f64, Vec<(String, Option<f64>)>, bool)>);
+
+impl SweepSteps {
+    fn max_rate(&self) -> f64 {
+        self.0.iter().filter(|(_, _, met)| *met).map(|(rate, _, _)| *rate).fold(0.0, f64::max)
+    }
+
+    /// E.g. `sweep: 1000/s latency-p99-ms 2.1 ✓ · 2000/s latency-p99-ms 40.3 ✗ → 1000/s`.
+    fn describe(&self) -> String {
+        let steps: Vec<String> = self
+            .0
+            .iter()
+            .map(|(rate, figures, met)| {
+                let figures: Vec<String> = figures
+                    .iter()
+                    .map(|(name, value)| format!("{name} {}", value.map_or_else(|| "not measured".into(), round)))
+                    .collect();
+                format!("{rate}/s {} {}", figures.join(" "), if *met { "✓" } else { "✗" })
+            })
+            .collect();
+        format!("sweep: {} → {}/s", steps.join(" · "), self.max_rate())
+    }
+}
+
+/// Runs the load at each rate of the sweep until one misses the target, is invalid or fails; gives the
+/// last run's outcome (judged like a single run's) and its time, and every step's figures.
+fn run_sweep(
+    sweep: &Sweep,
+    mut run_at: impl FnMut(f64) -> Result<(Result<RunResult, RunError>, Duration), String>,
+) -> Result<(Result<RunResult, RunError>, Duration, SweepSteps), String> {
+    let mut steps = SweepSteps::default();
+    let mut last = None;
+    for &rate in &sweep.rates {
+        let (outcome, elapsed) = run_at(rate)?;
+        let Ok(run) = &outcome else { return Ok((outcome, elapsed, steps)) };
+        let metrics = run.metrics();
+        let figures: Vec<(String, Option<f64>)> =
+            sweep.target.keys().map(|name| (name.clone(), metrics.get(name).copied())).collect();
+        let met = run.validity.valid
+            && sweep.target.iter().all(|(name, bound)| metrics.get(name).is_some_and(|value| bound.holds(*value)));
+        steps.0.push((rate, figures, met));
+        let stop = !met;
+        last = Some((outcome, elapsed));
+        if stop {
+            break;
+        }
+    }
+    let (outcome, elapsed) = last.ok_or("the sweep has no rates")?;
+    Ok((outcome, elapsed, steps))
 }
 
 /// The verdict and reason of a run that could not complete.
@@ -190,7 +277,7 @@ fn judge_failure(error: &HarnessError) -> (Verdict, String) {
 fn judge_run(case: &mut CaseResult, stage: &Stage, run: &RunResult, elapsed: Duration, budget: Duration) {
     case.metrics.extend(run.metrics());
     // The report's header already gives the seed to replay with.
-    case.notes = run
+    let run_notes: Vec<String> = run
         .summary()
         .lines()
         .filter(|line| !(line.starts_with("  - ") || line.starts_with("valid") || line.starts_with("INVALID")))
@@ -199,6 +286,7 @@ fn judge_run(case: &mut CaseResult, stage: &Stage, run: &RunResult, elapsed: Dur
             None => line.to_owned(),
         })
         .collect();
+    case.notes.extend(run_notes);
     let missed: Vec<String> = stage
         .expect
         .iter()

@@ -86,6 +86,9 @@ pub struct Stage {
     /// The workload's own knobs (e.g. the bank's `accounts`), checked by the workload.
     #[serde(default)]
     pub options: toml::Table,
+    /// Run the load at each of these rates instead of one, to find the highest that meets a target.
+    #[serde(default)]
+    pub sweep: Option<Sweep>,
     /// Figures the run must reach, by metric name: `msgs-per-op-servers = { at_most = 30 }`.
     #[serde(default)]
     pub expect: BTreeMap<String, Bound>,
@@ -99,6 +102,17 @@ impl Stage {
     fn default_duration() -> Seconds {
         Seconds(5.0)
     }
+}
+
+/// `[stage.sweep]`: the stage's load is run at each rate in turn (open loop, fresh nodes each time) until
+/// one misses the target; `sweep-max-rate` is the highest that met it (0 when none did).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// Requests per second, ascending.
+    pub rates: Vec<f64>,
+    /// What each rate must reach, by metric name: `latency-p99-ms = { at_most = 10 }`.
+    pub target: BTreeMap<String, Bound>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -180,6 +194,21 @@ pub(super) fn check_stage(stage: &Stage) -> Result<(), String> {
     }
     if stage.open_loop && stage.rate.is_none() {
         return Err("`open_loop` needs a `rate`: the schedule the requests keep".into());
+    }
+    if let Some(sweep) = &stage.sweep {
+        if stage.rate.is_some() {
+            return Err("give `rate` or `[stage.sweep]` rates, not both".into());
+        }
+        let ascending = sweep.rates.windows(2).all(|pair| pair[0] < pair[1]);
+        if sweep.rates.is_empty() || !ascending || sweep.rates.iter().any(|r| !(r.is_finite() && *r > 0.0)) {
+            return Err("[stage.sweep] `rates` must be positive requests per second, ascending".into());
+        }
+        if sweep.target.is_empty() {
+            return Err("[stage.sweep] needs a `target`: the figures each rate must reach".into());
+        }
+        if let Some((metric, _)) = sweep.target.iter().find(|(_, b)| b.at_most.is_none() && b.at_least.is_none()) {
+            return Err(format!("[stage.sweep] target `{metric}`: give `at_most`, `at_least` or both"));
+        }
     }
     if stage.concurrency == Some(0) {
         return Err("`concurrency` must be at least 1".into());
@@ -315,6 +344,12 @@ mod tests {
         assert!(stage("[expect]\nlost = {}\n").unwrap_err().contains("give `at_most`"));
         assert!(stage("rate = 0").unwrap_err().contains("positive"));
         assert!(stage("open_loop = true").unwrap_err().contains("needs a `rate`"));
+        let sweep = "[sweep]\nrates = [100, 200]\ntarget = { latency-p99-ms = { at_most = 5 } }\n";
+        assert!(stage(sweep).is_ok());
+        assert!(stage(&format!("rate = 5\n{sweep}")).unwrap_err().contains("not both"));
+        let descending = "[sweep]\nrates = [200, 100]\ntarget = { latency-p99-ms = { at_most = 5 } }\n";
+        assert!(stage(descending).unwrap_err().contains("ascending"));
+        assert!(stage("[sweep]\nrates = [1]\ntarget = {}\n").unwrap_err().contains("needs a `target`"));
     }
 
     #[test]
