@@ -26,6 +26,9 @@ pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> 
     if loaded.spec.validate.references.is_empty() {
         problems.push("[validate] lists no reference solutions".to_string());
     }
+    for problem in &problems {
+        super::say_line(format!("{} {problem}", paint(false, "FAIL")));
+    }
     // A bundled copy carries its references but not the known-bad submissions that live beside the
     // challenges in the repository: those are validated from the repository's folder.
     let bundled = loaded.origin == Origin::Bundled;

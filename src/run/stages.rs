@@ -186,13 +186,22 @@ fn run_stage(
 /// The metric a sweep gives: the highest rate that met its target.
 pub const SWEEP_MAX_RATE: &str = "sweep-max-rate";
 
-/// Each rate a sweep ran and the target figures it reached.
+/// One rate a sweep ran: the target's figures (by metric name; `None` when not measured) and whether
+/// the run was valid and met the target.
+#[derive(Debug, PartialEq)]
+struct SweepStep {
+    rate: f64,
+    figures: Vec<(String, Option<f64>)>,
+    met: bool,
+}
+
+/// Each rate a sweep ran, in order.
 #[derive(Debug, Default, PartialEq)]
-struct SweepSteps(Vec<(f64, Vec<(String, Option<f64>)>, bool)>);
+struct SweepSteps(Vec<SweepStep>);
 
 impl SweepSteps {
     fn max_rate(&self) -> f64 {
-        self.0.iter().filter(|(_, _, met)| *met).map(|(rate, _, _)| *rate).fold(0.0, f64::max)
+        self.0.iter().filter(|step| step.met).map(|step| step.rate).fold(0.0, f64::max)
     }
 
     /// E.g. `sweep: 1000/s latency-p99-ms 2.1 ✓ · 2000/s latency-p99-ms 40.3 ✗ → 1000/s`.
@@ -200,12 +209,13 @@ impl SweepSteps {
         let steps: Vec<String> = self
             .0
             .iter()
-            .map(|(rate, figures, met)| {
-                let figures: Vec<String> = figures
+            .map(|step| {
+                let figures: Vec<String> = step
+                    .figures
                     .iter()
                     .map(|(name, value)| format!("{name} {}", value.map_or_else(|| "not measured".into(), round)))
                     .collect();
-                format!("{rate}/s {} {}", figures.join(" "), if *met { "✓" } else { "✗" })
+                format!("{}/s {} {}", step.rate, figures.join(" "), if step.met { "✓" } else { "✗" })
             })
             .collect();
         format!("sweep: {} → {}/s", steps.join(" · "), self.max_rate())
@@ -228,7 +238,7 @@ fn run_sweep(
             sweep.target.keys().map(|name| (name.clone(), metrics.get(name).copied())).collect();
         let met = run.validity.valid
             && sweep.target.iter().all(|(name, bound)| metrics.get(name).is_some_and(|value| bound.holds(*value)));
-        steps.0.push((rate, figures, met));
+        steps.0.push(SweepStep { rate, figures, met });
         let stop = !met;
         last = Some((outcome, elapsed));
         if stop {
@@ -280,7 +290,8 @@ fn judge_run(case: &mut CaseResult, stage: &Stage, run: &RunResult, elapsed: Dur
     let run_notes: Vec<String> = run
         .summary()
         .lines()
-        .filter(|line| !(line.starts_with("  - ") || line.starts_with("valid") || line.starts_with("INVALID")))
+        // The verdict and the problems (which may span lines) are reported apart.
+        .take_while(|line| !(line.starts_with("valid") || line.starts_with("INVALID")))
         .map(|line| match line.strip_prefix("seed ").and_then(|rest| rest.split_once(" · ")) {
             Some((_, figures)) => figures.to_owned(),
             None => line.to_owned(),
@@ -601,6 +612,23 @@ mod tests {
             judge_failure(&crashed),
             (Verdict::RuntimeError, "node n0 crashed during init (exit code 1)".into())
         );
+    }
+
+    #[test]
+    fn a_sweep_reads_as_its_steps_and_its_highest_rate_met() {
+        let step = |rate: f64, p99: Option<f64>, met| SweepStep {
+            rate,
+            figures: vec![("latency-p99-ms".to_owned(), p99)],
+            met,
+        };
+        let steps =
+            SweepSteps(vec![step(100.0, Some(2.0), true), step(200.0, Some(3.5), true), step(400.0, None, false)]);
+        assert_eq!(steps.max_rate(), 200.0);
+        assert_eq!(
+            steps.describe(),
+            "sweep: 100/s latency-p99-ms 2 ✓ · 200/s latency-p99-ms 3.5 ✓ · 400/s latency-p99-ms not measured ✗ → 200/s"
+        );
+        assert_eq!(SweepSteps(vec![step(100.0, Some(90.0), false)]).max_rate(), 0.0);
     }
 
     #[test]

@@ -279,6 +279,7 @@ impl Stats {
             ("msgs-per-op", all),
             ("msgs-per-op-servers", servers),
             ("msgs-per-op-clients", clients),
+            ("service-messages", self.messages.service as f64),
         ]
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))

@@ -143,7 +143,7 @@ fn check(history: &History, budget: Duration) -> Validity {
         match linearizability::check(&RegisterModel, &operations, CheckOptions { time_budget: Some(budget) }) {
             Verdict::Linearizable => "linearizable key by key".to_owned(),
             Verdict::Unknown(undecided) => format!("linearizability {undecided}"),
-            Verdict::NotLinearizable(failure) => {
+            Verdict::NotLinearizable(mut failure) => {
                 counts.add("not-linearizable");
                 let ops: Vec<usize> = failure
                     .stuck
@@ -151,9 +151,22 @@ fn check(history: &History, budget: Duration) -> Validity {
                     .filter_map(|stuck| operation_pairs.get(stuck.operation.index))
                     .flat_map(|&pair_index| pairs[pair_index].indices())
                     .collect();
+                // The report numbers operations as the history does, so `#n` finds the request in it.
+                let in_history = |index: usize| {
+                    operation_pairs.get(index).map_or(index, |&pair_index| pairs[pair_index].invoke_index)
+                };
+                for operation in &mut failure.prefix {
+                    operation.index = in_history(operation.index);
+                }
+                for stuck in &mut failure.stuck {
+                    stuck.operation.index = in_history(stuck.operation.index);
+                }
                 let key = failure.component.clone().unwrap_or_default();
                 problems.add(|| Problem::new(failure.to_string().trim_end(), ops));
-                format!("NOT linearizable: no order of the requests on key {key} explains every reply (times in ns)")
+                format!(
+                    "NOT linearizable: no order of the requests on key {key} explains every reply (below, #n is the \
+                     request's entry in history.jsonl counting from 0, and times are ns since the start)"
+                )
             }
         }
     };
@@ -334,9 +347,7 @@ mod tests {
         assert!(!validity.valid);
         assert_eq!(validity.metrics["not-linearizable"], 1.0);
         assert!(
-            validity
-                .summary
-                .ends_with("NOT linearizable: no order of the requests on key 2 explains every reply (times in ns)"),
+            validity.summary.contains("NOT linearizable: no order of the requests on key 2 explains every reply"),
             "{}",
             validity.summary
         );
@@ -344,7 +355,8 @@ mod tests {
         let text = &validity.problems[0].text;
         assert!(text.starts_with("not linearizable: key \"2\" (3 operations)"), "{text}");
         assert!(text.contains("state after it: 4"), "{text}");
-        assert!(text.contains("\"2\": read() -> 1  (impossible here)"), "{text}");
+        assert!(text.contains("#2 client 2 [3000000..4000000] \"2\": write(4) -> ok"), "{text}");
+        assert!(text.contains("#4 client 3 [5000000..6000000] \"2\": read() -> 1  (impossible here)"), "{text}");
         assert_eq!(validity.problems[0].ops, vec![4, 5]);
     }
 

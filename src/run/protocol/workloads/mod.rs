@@ -11,7 +11,8 @@
 //! - `requests`, `availability` (share of requests that succeeded), `throughput` (successful requests per
 //!   second of load), `latency-p50-ms`, `latency-p95-ms`, `latency-p99-ms`, `latency-max-ms`;
 //! - `msgs-per-op` (all messages per request), `msgs-per-op-servers` (node to node),
-//!   `msgs-per-op-clients` (client requests and their replies);
+//!   `msgs-per-op-clients` (client requests and their replies), `service-messages` (to and from the
+//!   `lin-kv`/`seq-kv`/`lww-kv`/`lin-tso` services, so a stage can forbid them);
 //!
 //! and the workload's, from `Validity::metrics`:
 //! - echo: `wrong` (replies that did not echo);
@@ -26,6 +27,8 @@
 //!   `bad-reads` (reads during the load outside [0, sum attempted]).
 //! - bank: `transfers-ok`, `transfers-refused`, `audits`, `bad-audits` (totals other than the bank's),
 //!   `negative-balances`, `wrong-final-balances`, `stalled` (requests never answered), `malformed`.
+//! - lin-kv: `reads`, `writes`, `cas-ok`, `cas-failed`, `unknown` (outcomes never learned),
+//!   `not-linearizable` (0 or 1), `malformed`.
 
 pub mod bank;
 pub mod broadcast;
