@@ -32,7 +32,7 @@ measure() {
 import json, sys
 case = json.load(sys.stdin)["reports"][0]["groups"][0]["cases"][0]
 m = case["metrics"]
-print(f"{m.get(\"throughput\", 0):.0f} {m.get(\"latency-p99-ms\", 0):.2f} {case[\"verdict\"]}")' || true
+print("%.0f %.2f %s" % (m.get("throughput", 0), m.get("latency-p99-ms", 0), case["verdict"]))' || true
 }
 reference=challenges/bank/reference/rust
 global_lock=fixtures/submissions/protocol/bank-global-lock
