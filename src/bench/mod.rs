@@ -94,7 +94,8 @@ pub fn run_all(challenge: &LoadedChallenge, candidate: &Built, run_seed: u64) ->
         .collect()
 }
 
-fn build_reference(dir: &Path, settings: &crate::spec::BuildSettings) -> Result<Built, String> {
+/// Builds a challenge's reference solution, or says why it cannot be.
+pub(crate) fn build_reference(dir: &Path, settings: &crate::spec::BuildSettings) -> Result<Built, String> {
     let recipe = submission::detect(dir).map_err(|e| format!("the reference solution cannot be built: {e}"))?;
     let built = submission::build(dir, &recipe, settings)
         .map_err(|e| format!("the reference solution cannot be built: {e:#}"))?;

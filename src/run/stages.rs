@@ -4,6 +4,7 @@
 //! are reported as skipped, naming the stage that failed. Each stage keeps its history, network trace,
 //! node logs and HTML report in a folder of its own.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use crate::run::protocol::network::{Latency, NetworkConfig};
 use crate::run::protocol::node::NodeCommand;
 use crate::run::protocol::workloads::{self, Problem};
 use crate::sandbox::{Confinement, RunLimits};
-use crate::spec::protocol::Sweep;
+use crate::spec::protocol::{Bound, Sweep};
 use crate::spec::{Aggregation, LatencyDistribution, LoadedChallenge, Partition, Protocol, Seconds, Stage, Visibility};
 use crate::submission::Built;
 
@@ -40,12 +41,13 @@ pub fn run_stages(
     let spec = &challenge.spec;
     let mut failed: Option<String> = None;
     let mut groups = Vec::new();
+    let mut reference = Reference { challenge, built: None };
     for stage in included(challenge, options.mode) {
         let case = match &failed {
             Some(name) => stage_case(stage, Verdict::Skipped, format!("stage `{name}` failed")),
             None => {
                 on_stage(stage);
-                let case = run_stage(challenge, spec.protocol.as_ref(), stage, built, options);
+                let case = run_stage(challenge, spec.protocol.as_ref(), stage, built, &mut reference, options);
                 if case.verdict != Verdict::Accepted {
                     failed = Some(stage.name.clone());
                 }
@@ -55,6 +57,49 @@ pub fn run_stages(
         groups.push(stage_group(stage, case));
     }
     groups
+}
+
+/// The challenge's first reference solution, built when a stage first needs it: for figures relative to
+/// the reference's (`reference_at_least` ...), it runs each such stage just before the candidate.
+struct Reference<'a> {
+    challenge: &'a LoadedChallenge,
+    built: Option<Result<Built, String>>,
+}
+
+impl Reference<'_> {
+    fn get(&mut self) -> Result<&Built, String> {
+        let challenge = self.challenge;
+        let built = self.built.get_or_insert_with(|| match challenge.spec.validate.references.first() {
+            None => Err("the stage's figures are relative to the reference solution, and [validate] names none".into()),
+            Some(dir) => crate::bench::build_reference(&challenge.path(dir), &challenge.spec.build),
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+
+    /// The reference's figures on `stage` (same configuration and seed as the candidate's run), or why
+    /// there are none.
+    fn figures(
+        &mut self,
+        protocol: &Protocol,
+        stage: &Stage,
+        config: &HarnessConfig,
+        data: &Path,
+    ) -> Result<BTreeMap<String, f64>, String> {
+        let challenge = self.challenge;
+        let built = self.get()?;
+        let mut workload = workloads::for_stage(&protocol.workload, stage.topology.as_deref(), &stage.options)?;
+        let folder = data.join("reference");
+        std::fs::create_dir_all(&folder).map_err(|e| format!("could not make the reference's data folder: {e}"))?;
+        let failed = |why: String| {
+            format!("the reference solution failed this stage, so figures relative to it cannot be judged: {why}")
+        };
+        let run = harness::run(&node_command(challenge, built, &folder), config, workload.as_mut())
+            .map_err(|error| failed(error.error.to_string()))?;
+        if !run.validity.valid {
+            return Err(failed(run.validity.summary.clone()));
+        }
+        Ok(run.metrics())
+    }
 }
 
 /// The stages a mode runs, in order.
@@ -90,6 +135,7 @@ fn run_stage(
     protocol: Option<&Protocol>,
     stage: &Stage,
     built: &Built,
+    reference: &mut Reference<'_>,
     options: &StageOptions,
 ) -> CaseResult {
     let seed = options.seed;
@@ -112,6 +158,17 @@ fn run_stage(
             case.reason = format!("could not make the nodes' data folder: {error}");
             return case;
         }
+    };
+    let expect = if stage.expect.values().any(Bound::is_relative) {
+        match reference.figures(protocol, stage, &config, data.path()) {
+            Ok(figures) => against_reference(&stage.expect, &figures, &mut case),
+            Err(reason) => {
+                case.reason = reason;
+                return case;
+            }
+        }
+    } else {
+        stage.expect.clone()
     };
     let started = Instant::now();
     let (outcome, elapsed) = match &stage.sweep {
@@ -154,7 +211,7 @@ fn run_stage(
     }
     match outcome {
         Ok(run) => {
-            judge_run(&mut case, stage, &run, elapsed, budget(protocol, stage));
+            judge_run(&mut case, &expect, &run, elapsed, budget(protocol, stage));
             let writing = Instant::now();
             keep_files(&mut case, &folder, &challenge.spec.id, stage, &run);
             case.metrics.insert("files-seconds".into(), writing.elapsed().as_secs_f64());
@@ -284,7 +341,38 @@ fn judge_failure(error: &HarnessError) -> (Verdict, String) {
     (verdict, reason)
 }
 
-fn judge_run(case: &mut CaseResult, stage: &Stage, run: &RunResult, elapsed: Duration, budget: Duration) {
+/// The stage's bounds with those relative to the reference made absolute by its figures, which go into
+/// the case's metrics as `reference-<metric>` and its notes.
+fn against_reference(
+    expect: &BTreeMap<String, Bound>,
+    figures: &BTreeMap<String, f64>,
+    case: &mut CaseResult,
+) -> BTreeMap<String, Bound> {
+    let mut shown = Vec::new();
+    let resolved = expect
+        .iter()
+        .map(|(name, bound)| match figures.get(name) {
+            Some(value) if bound.is_relative() => {
+                case.metrics.insert(format!("reference-{name}"), *value);
+                shown.push(format!("{name} {}", round(*value)));
+                (name.clone(), bound.against(*value))
+            }
+            _ => (name.clone(), *bound),
+        })
+        .collect();
+    if !shown.is_empty() {
+        case.notes.push(format!("the reference solution on this stage, just before: {}", shown.join(" · ")));
+    }
+    resolved
+}
+
+fn judge_run(
+    case: &mut CaseResult,
+    expect: &BTreeMap<String, Bound>,
+    run: &RunResult,
+    elapsed: Duration,
+    budget: Duration,
+) {
     case.metrics.extend(run.metrics());
     // The report's header already gives the seed to replay with.
     let run_notes: Vec<String> = run
@@ -298,10 +386,12 @@ fn judge_run(case: &mut CaseResult, stage: &Stage, run: &RunResult, elapsed: Dur
         })
         .collect();
     case.notes.extend(run_notes);
-    let missed: Vec<String> = stage
-        .expect
+    let missed: Vec<String> = expect
         .iter()
         .filter_map(|(name, bound)| match case.metrics.get(name) {
+            _ if bound.is_relative() && bound.reference.is_none() => {
+                Some(format!("{name} cannot be compared: the reference's run did not measure it"))
+            }
             Some(value) if bound.holds(*value) => None,
             Some(value) => Some(format!("{name} was {}, must be {}", round(*value), bound.describe())),
             None => Some(format!("{name} was not measured in this run")),

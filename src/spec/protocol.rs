@@ -158,7 +158,8 @@ pub enum Partition {
     Groups(Vec<Vec<String>>),
 }
 
-/// Limits on one metric; either or both.
+/// Limits on one metric: absolute, or relative to the challenge's reference solution run on the same
+/// stage (`reference_at_least = 0.5`: at least half the reference's figure); any of them.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bound {
@@ -166,25 +167,74 @@ pub struct Bound {
     pub at_most: Option<f64>,
     #[serde(default)]
     pub at_least: Option<f64>,
+    #[serde(default)]
+    pub reference_at_most: Option<f64>,
+    #[serde(default)]
+    pub reference_at_least: Option<f64>,
+    /// The reference's figure, once [`Bound::against`] has made the relative limits absolute.
+    #[serde(skip)]
+    pub reference: Option<f64>,
 }
 
 impl Bound {
-    /// Whether `value` is within the bound.
+    #[must_use]
+    pub fn absolute(at_least: Option<f64>, at_most: Option<f64>) -> Bound {
+        Bound { at_most, at_least, reference_at_most: None, reference_at_least: None, reference: None }
+    }
+
+    /// Whether a limit is relative to the reference solution's figure.
+    #[must_use]
+    pub fn is_relative(&self) -> bool {
+        self.reference_at_least.is_some() || self.reference_at_most.is_some()
+    }
+
+    /// This bound with its relative limits made absolute by the reference's figure (the tighter of the
+    /// two where both kinds are given).
+    #[must_use]
+    pub fn against(&self, reference: f64) -> Bound {
+        let least = self.reference_at_least.map(|factor| factor * reference);
+        let most = self.reference_at_most.map(|factor| factor * reference);
+        Bound {
+            at_least: [self.at_least, least].into_iter().flatten().reduce(f64::max),
+            at_most: [self.at_most, most].into_iter().flatten().reduce(f64::min),
+            reference: Some(reference),
+            ..*self
+        }
+    }
+
+    /// Whether `value` is within the absolute limits (relative ones count once made absolute by
+    /// [`Bound::against`]).
     #[must_use]
     pub fn holds(&self, value: f64) -> bool {
         self.at_most.is_none_or(|most| value <= most) && self.at_least.is_none_or(|least| value >= least)
     }
 
-    /// E.g. `at most 30` or `between 0.9 and 1`.
+    /// E.g. `at most 30`, `between 0.9 and 1`, or `at least 500 (0.5 × the reference's 1000)`.
     #[must_use]
     pub fn describe(&self) -> String {
-        match (self.at_least, self.at_most) {
-            (Some(least), Some(most)) => format!("between {least} and {most}"),
-            (Some(least), None) => format!("at least {least}"),
-            (None, Some(most)) => format!("at most {most}"),
+        let limits = match (self.at_least, self.at_most) {
+            (Some(least), Some(most)) => format!("between {} and {}", round(least), round(most)),
+            (Some(least), None) => format!("at least {}", round(least)),
+            (None, Some(most)) => format!("at most {}", round(most)),
             (None, None) => "anything".to_string(),
+        };
+        let factors: Vec<String> = [("at least", self.reference_at_least), ("at most", self.reference_at_most)]
+            .into_iter()
+            .filter_map(|(side, factor)| Some(format!("{side} {}×", factor?)))
+            .collect();
+        match self.reference {
+            Some(reference) if !factors.is_empty() => {
+                format!("{limits} ({} the reference's {})", factors.join(", "), round(reference))
+            }
+            _ => limits,
         }
     }
+}
+
+/// A figure without needless decimals: `30`, `2.5`, `37141.29` -> `37141.3`.
+fn round(value: f64) -> String {
+    let text = format!("{:.1}", (value * 10.0).round() / 10.0);
+    text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
 }
 
 /// Checks a stage on its own; returns what is wrong, in words.
@@ -207,7 +257,7 @@ pub(super) fn check_stage(stage: &Stage) -> Result<(), String> {
             return Err("[stage.sweep] needs a `target`: the figures each rate must reach".into());
         }
         if let Some((metric, _)) = sweep.target.iter().find(|(_, b)| b.at_most.is_none() && b.at_least.is_none()) {
-            return Err(format!("[stage.sweep] target `{metric}`: give `at_most`, `at_least` or both"));
+            return Err(format!("[stage.sweep] target `{metric}`: give `at_most`, `at_least` or both (absolute)"));
         }
     }
     if stage.concurrency == Some(0) {
@@ -291,8 +341,14 @@ pub(super) fn check_stage(stage: &Stage) -> Result<(), String> {
         }
     }
     for (metric, bound) in &stage.expect {
-        if bound.at_most.is_none() && bound.at_least.is_none() {
-            return Err(format!("expect `{metric}`: give `at_most`, `at_least` or both"));
+        if bound.at_most.is_none() && bound.at_least.is_none() && !bound.is_relative() {
+            return Err(format!(
+                "expect `{metric}`: give `at_most`, `at_least`, `reference_at_most` or `reference_at_least`"
+            ));
+        }
+        let factors = [bound.reference_at_least, bound.reference_at_most];
+        if factors.into_iter().flatten().any(|factor| !(factor.is_finite() && factor > 0.0)) {
+            return Err(format!("expect `{metric}`: a reference factor must be a positive number"));
         }
     }
     Ok(())
@@ -354,11 +410,27 @@ mod tests {
 
     #[test]
     fn bounds_hold_inclusively_and_read_well() {
-        let bound = Bound { at_most: Some(30.0), at_least: None };
+        let bound = Bound::absolute(None, Some(30.0));
         assert!(bound.holds(30.0) && !bound.holds(30.5));
         assert_eq!(bound.describe(), "at most 30");
-        let both = Bound { at_most: Some(1.0), at_least: Some(0.9) };
+        let both = Bound::absolute(Some(0.9), Some(1.0));
         assert!(!both.holds(0.8) && both.holds(0.95));
         assert_eq!(both.describe(), "between 0.9 and 1");
+    }
+
+    #[test]
+    fn a_relative_bound_is_made_absolute_by_the_reference_s_figure() {
+        let stage = stage("[expect]\nthroughput = { reference_at_least = 0.5, at_least = 100 }\n").expect("valid");
+        let bound = stage.expect["throughput"];
+        assert!(bound.is_relative() && !Bound::absolute(Some(1.0), None).is_relative());
+        let resolved = bound.against(1000.0);
+        assert_eq!(resolved.at_least, Some(500.0));
+        assert!(resolved.holds(500.0) && !resolved.holds(499.0));
+        assert_eq!(resolved.describe(), "at least 500 (at least 0.5× the reference's 1000)");
+        // The absolute limit stays when it is the tighter one.
+        assert_eq!(bound.against(100.0).at_least, Some(100.0));
+        let latency = Bound { reference_at_most: Some(2.0), ..Bound::absolute(None, None) }.against(3.25);
+        assert_eq!(latency.describe(), "at most 6.5 (at most 2× the reference's 3.3)");
+        assert!(stage("[expect]\nthroughput = { reference_at_least = 0 }\n").unwrap_err().contains("positive"));
     }
 }
