@@ -420,8 +420,8 @@ mod tests {
 
     #[test]
     fn a_relative_bound_is_made_absolute_by_the_reference_s_figure() {
-        let stage = stage("[expect]\nthroughput = { reference_at_least = 0.5, at_least = 100 }\n").expect("valid");
-        let bound = stage.expect["throughput"];
+        let relative = stage("[expect]\nthroughput = { reference_at_least = 0.5, at_least = 100 }\n").expect("valid");
+        let bound = relative.expect["throughput"];
         assert!(bound.is_relative() && !Bound::absolute(Some(1.0), None).is_relative());
         let resolved = bound.against(1000.0);
         assert_eq!(resolved.at_least, Some(500.0));
