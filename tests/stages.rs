@@ -267,3 +267,27 @@ fn a_sweep_finds_the_highest_rate_that_meets_the_target() {
     let notes = case["notes"].to_string();
     assert!(notes.contains("sweep: 10/s latency-p99-ms") && notes.contains("→ 25/s"), "{notes}");
 }
+
+/// `bench` on a protocol challenge runs only its benchmark stages (here the sweep), not the others.
+#[test]
+fn bench_runs_only_the_stages_that_measure_speed() {
+    let stages = "[[stage]]\nname = \"plain\"\npoints = 1\nduration = \"1s\"\nrate = 10\nsettle = \"10ms\"\n\
+                  [[stage]]\nname = \"sweep\"\npoints = 1\nduration = \"1s\"\nconcurrency = 1\nsettle = \"10ms\"\n\
+                  [stage.sweep]\nrates = [10]\ntarget = { latency-p99-ms = { at_most = 150 } }\n";
+    let folder = slow_echo_challenge(stages);
+    let node = folder.path().join("node");
+    let run = Takehome::new()
+        .args(["bench", &folder.path().display().to_string(), &node.display().to_string(), "--format", "json"])
+        .run();
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let set: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let groups: Vec<&str> =
+        set["reports"][0]["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(groups, ["sweep"]);
+    assert_eq!(set["reports"][0]["hidden_cases_not_run"], 0);
+
+    let no_benchmarks = slow_echo_challenge("[[stage]]\nname = \"plain\"\nduration = \"1s\"\n");
+    let refused = Takehome::new().args(["bench", &no_benchmarks.path().display().to_string()]).run();
+    assert_eq!(refused.code(), 2);
+    assert!(refused.stderr().contains("has no benchmarks (no stage has a [stage.sweep]"), "{}", refused.stderr());
+}

@@ -1,5 +1,6 @@
 //! `takehome bench <challenge> [submission]`: builds the submission and runs only the challenge's
-//! benchmarks against its first reference solution. Correctness is `test`'s and `grade`'s business.
+//! benchmarks against its first reference solution. Correctness is `test`'s and `grade`'s business
+//! (a protocol challenge's benchmark stages still check the history they measure).
 
 use std::path::Path;
 use std::time::Instant;
@@ -10,8 +11,9 @@ use super::pipeline;
 use crate::bench::{self, BenchStatus};
 use crate::cli::RunArgs;
 use crate::exit_codes;
-use crate::report::{Mode, Report, ReportSet, SCHEMA_VERSION};
-use crate::spec;
+use crate::report::{Mode, Report, ReportSet, SCHEMA_VERSION, Verdict};
+use crate::run::stages;
+use crate::spec::{self, Kind, LoadedChallenge};
 
 pub fn run(
     challenge: &str,
@@ -21,6 +23,9 @@ pub fn run(
     color: bool,
 ) -> anyhow::Result<i32> {
     let loaded = spec::load(challenge)?;
+    if loaded.spec.kind == Kind::Protocol {
+        return protocol_benchmarks(&loaded, dir, args, destinations, color);
+    }
     if loaded.spec.benches.is_empty() {
         return Err(
             UsageError(format!("challenge `{}` has no benchmarks (no [[bench]] in its spec)", loaded.spec.id)).into()
@@ -61,6 +66,36 @@ pub fn run(
 
 /// 0 when every bench was scored; 3 when a number could not be given through no fault of the
 /// candidate (too noisy, a judge error); 1 otherwise.
+/// A protocol challenge's benchmarks are its stages that measure speed (a rate sweep, or figures relative
+/// to the reference): each is run on its own, whatever the others give.
+fn protocol_benchmarks(
+    loaded: &LoadedChallenge,
+    dir: &Path,
+    args: &RunArgs,
+    destinations: &Destinations,
+    color: bool,
+) -> anyhow::Result<i32> {
+    if !loaded.spec.stages.iter().any(stages::is_benchmark) {
+        return Err(UsageError(format!(
+            "challenge `{}` has no benchmarks (no stage has a [stage.sweep] or a figure relative to the reference)",
+            loaded.spec.id
+        ))
+        .into());
+    }
+    super::check_sandbox(args)?;
+    let seed = super::choose_seed(args.seed);
+    let report = pipeline::grade(loaded, dir, &pipeline::Options::new(Mode::Bench, args, seed, loaded));
+    let judge_error = report.cases().any(|c| c.verdict == Verdict::JudgeError);
+    let passed = report.all_passed();
+    let set = ReportSet {
+        schema_version: SCHEMA_VERSION,
+        takehome_version: env!("CARGO_PKG_VERSION").into(),
+        reports: vec![report],
+    };
+    destinations.write(&set, color)?;
+    Ok(super::verdict_code(judge_error, passed))
+}
+
 fn exit_code(report: &Report) -> i32 {
     let statuses: Vec<BenchStatus> = report.benches.iter().map(|b| b.status).collect();
     if statuses.iter().all(|s| *s == BenchStatus::Scored) {

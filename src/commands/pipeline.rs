@@ -63,7 +63,10 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: &Options) -> Repo
     spinner.finish_and_clear();
     if challenge.spec.kind == Kind::Protocol {
         report.groups = stage_groups(challenge, built.as_ref(), &report, options);
-        report.hidden_cases_not_run = challenge.spec.stages.len() - stages::included(challenge, options.mode).count();
+        if options.mode == Mode::Test {
+            report.hidden_cases_not_run =
+                stages::included(challenge, Mode::Grade).count() - stages::included(challenge, options.mode).count();
+        }
     } else {
         if options.mode == Mode::Test {
             report.hidden_cases_not_run = hidden_case_count(challenge, options.seed);

@@ -31,6 +31,7 @@ pub struct StageOptions {
 }
 
 /// Runs the stages the mode includes (hidden ones only when grading) and returns one group per stage.
+/// The first failure skips the stages after it, except in `bench`, where each benchmark stands alone.
 #[must_use]
 pub fn run_stages(
     challenge: &LoadedChallenge,
@@ -43,7 +44,7 @@ pub fn run_stages(
     let mut groups = Vec::new();
     let mut reference = Reference { challenge, built: None };
     for stage in included(challenge, options.mode) {
-        let case = match &failed {
+        let case = match failed.as_ref().filter(|_| options.mode != Mode::Bench) {
             Some(name) => stage_case(stage, Verdict::Skipped, format!("stage `{name}` failed")),
             None => {
                 on_stage(stage);
@@ -102,9 +103,19 @@ impl Reference<'_> {
     }
 }
 
-/// The stages a mode runs, in order.
+/// The stages a mode runs, in order: the public ones in `test`, the benchmarks in `bench`, all otherwise.
 pub fn included(challenge: &LoadedChallenge, mode: Mode) -> impl Iterator<Item = &Stage> {
-    challenge.spec.stages.iter().filter(move |stage| mode != Mode::Test || stage.visibility == Visibility::Public)
+    challenge.spec.stages.iter().filter(move |stage| match mode {
+        Mode::Test => stage.visibility == Visibility::Public,
+        Mode::Bench => is_benchmark(stage),
+        Mode::Grade | Mode::Validate => true,
+    })
+}
+
+/// Whether a stage measures speed against something: a rate sweep, or a figure relative to the reference.
+#[must_use]
+pub fn is_benchmark(stage: &Stage) -> bool {
+    stage.sweep.is_some() || stage.expect.values().any(Bound::is_relative)
 }
 
 /// The group a stage is reported as (one case, named after the stage).
