@@ -88,19 +88,33 @@ impl Reference<'_> {
     ) -> Result<BTreeMap<String, f64>, String> {
         let challenge = self.challenge;
         let built = self.get()?;
-        let mut workload = workloads::for_stage(&protocol.workload, stage.topology.as_deref(), &stage.options)?;
-        let folder = data.join("reference");
-        std::fs::create_dir_all(&folder).map_err(|e| format!("could not make the reference's data folder: {e}"))?;
         let failed = |why: String| {
             format!("the reference solution failed this stage, so figures relative to it cannot be judged: {why}")
         };
-        let run = harness::run(&node_command(challenge, built, &folder), config, workload.as_mut())
-            .map_err(|error| failed(error.error.to_string()))?;
+        let (outcome, _) = run_once(challenge, built, protocol, stage, config, &data.join("reference"))?;
+        let run = outcome.map_err(|error| failed(error.error.to_string()))?;
         if !run.validity.valid {
             return Err(failed(run.validity.summary.clone()));
         }
         Ok(run.metrics())
     }
+}
+
+/// One harness run of the stage: fresh nodes of `built` on a fresh data folder, a fresh workload; its
+/// outcome and how long it took, or why it could not start.
+fn run_once(
+    challenge: &LoadedChallenge,
+    built: &Built,
+    protocol: &Protocol,
+    stage: &Stage,
+    config: &HarnessConfig,
+    data: &Path,
+) -> Result<(Result<RunResult, RunError>, Duration), String> {
+    let mut workload = workloads::for_stage(&protocol.workload, stage.topology.as_deref(), &stage.options)?;
+    std::fs::create_dir_all(data).map_err(|error| format!("could not make the nodes' data folder: {error}"))?;
+    let started = Instant::now();
+    let outcome = harness::run(&node_command(challenge, built, data), config, workload.as_mut());
+    Ok((outcome, started.elapsed()))
 }
 
 /// The stages a mode runs, in order: the public ones in `test`, the benchmarks in `bench`, all otherwise.
@@ -155,13 +169,6 @@ fn run_stage(
         case.reason = "the spec has no [protocol] table".into();
         return case;
     };
-    let mut workload = match workloads::for_stage(&protocol.workload, stage.topology.as_deref(), &stage.options) {
-        Ok(workload) => workload,
-        Err(message) => {
-            case.reason = message;
-            return case;
-        }
-    };
     let config = harness_config(protocol, stage, seed);
     let data = match tempfile::Builder::new().prefix("takehome-nodes-").tempdir() {
         Ok(data) => data,
@@ -182,37 +189,27 @@ fn run_stage(
         stage.expect.clone()
     };
     let started = Instant::now();
-    let (outcome, elapsed) = match &stage.sweep {
-        None => {
-            let outcome = harness::run(&node_command(challenge, built, data.path()), &config, workload.as_mut());
-            (outcome, started.elapsed())
-        }
+    let ran = match &stage.sweep {
+        None => run_once(challenge, built, protocol, stage, &config, &data.path().join("candidate")),
         Some(sweep) => {
             let run_at = |rate: f64| {
                 let mut config = config.clone();
                 config.load.rate = Some(rate);
                 config.load.open_loop = true;
-                // Each rate gets fresh nodes on a fresh data folder, and a fresh workload.
-                let folder = data.path().join(format!("rate-{rate}"));
-                let mut workload = workloads::for_stage(&protocol.workload, stage.topology.as_deref(), &stage.options)?;
-                if let Err(error) = std::fs::create_dir_all(&folder) {
-                    return Err(format!("could not make the nodes' data folder: {error}"));
-                }
-                let started = Instant::now();
-                let outcome = harness::run(&node_command(challenge, built, &folder), &config, workload.as_mut());
-                Ok((outcome, started.elapsed()))
+                run_once(challenge, built, protocol, stage, &config, &data.path().join(format!("rate-{rate}")))
             };
-            match run_sweep(sweep, run_at) {
-                Ok((outcome, elapsed, steps)) => {
-                    case.metrics.insert(SWEEP_MAX_RATE.into(), steps.max_rate());
-                    case.notes.push(steps.describe());
-                    (outcome, elapsed)
-                }
-                Err(message) => {
-                    case.reason = message;
-                    return case;
-                }
-            }
+            run_sweep(sweep, run_at).map(|(outcome, elapsed, steps)| {
+                case.metrics.insert(SWEEP_MAX_RATE.into(), steps.max_rate());
+                case.notes.push(steps.describe());
+                (outcome, elapsed)
+            })
+        }
+    };
+    let (outcome, elapsed) = match ran {
+        Ok(ran) => ran,
+        Err(message) => {
+            case.reason = message;
+            return case;
         }
     };
     case.wall_time = started.elapsed().as_secs_f64();
