@@ -64,7 +64,8 @@ pub enum Verb {
         min_score: Option<f64>,
     },
     /// Run only the challenge's benchmarks: the submission against the first reference solution,
-    /// interleaved, scored on the ratio (correctness is not checked: that is `test` and `grade`).
+    /// interleaved, scored on the ratio (correctness is not checked: that is `test` and `grade`); for a
+    /// protocol challenge, its stages that measure speed, each beside the reference.
     Bench {
         /// A bundled challenge id or a challenge folder.
         challenge: String,

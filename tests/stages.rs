@@ -291,3 +291,23 @@ fn bench_runs_only_the_stages_that_measure_speed() {
     assert_eq!(refused.code(), 2);
     assert!(refused.stderr().contains("has no benchmarks (no stage has a [stage.sweep]"), "{}", refused.stderr());
 }
+
+/// A stage that answered right but missed a figure fails without skipping the next stage; a wrong answer
+/// would have skipped it.
+#[test]
+fn a_missed_figure_does_not_stop_the_next_stage() {
+    let stages = "[[stage]]\nname = \"fast\"\npoints = 1\nduration = \"1s\"\nrate = 10\nsettle = \"10ms\"\n\
+                  [stage.expect]\nthroughput = { at_least = 1000000 }\n\
+                  [[stage]]\nname = \"after\"\npoints = 1\nduration = \"1s\"\nrate = 10\nsettle = \"10ms\"\n";
+    let folder = slow_echo_challenge(stages);
+    let run = Takehome::new()
+        .args(["test", &folder.path().display().to_string(), "--seed", "3", "--format", "json"])
+        .current_dir(&folder.path().join("node"))
+        .run();
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let set: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(verdict(&set, "fast", "fast"), "WA");
+    let reason = set["reports"][0]["groups"][0]["cases"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("correct, but throughput was"), "{reason}");
+    assert_eq!(verdict(&set, "after", "after"), "AC");
+}

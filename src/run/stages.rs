@@ -1,7 +1,7 @@
 //! Protocol challenges, stage by stage (Codecrafters style): each `[[stage]]` is one harness run of the
 //! candidate's nodes under its load, network and faults, judged by the workload's checker and the
-//! stage's expected figures. Stages run in order and the first that fails stops the run; the later ones
-//! are reported as skipped, naming the stage that failed. Each stage keeps its history, network trace,
+//! stage's expected figures. Stages run in order and the first that goes wrong stops the run (one that
+//! only missed a figure does not); the later ones are reported as skipped, naming the stage that failed. Each stage keeps its history, network trace,
 //! node logs and HTML report in a folder of its own.
 
 use std::collections::BTreeMap;
@@ -31,7 +31,8 @@ pub struct StageOptions {
 }
 
 /// Runs the stages the mode includes (hidden ones only when grading) and returns one group per stage.
-/// The first failure skips the stages after it, except in `bench`, where each benchmark stands alone.
+/// The first wrong stage skips the stages after it (one that only missed a figure does not), except in
+/// `bench`, where each benchmark stands alone.
 #[must_use]
 pub fn run_stages(
     challenge: &LoadedChallenge,
@@ -49,7 +50,8 @@ pub fn run_stages(
             None => {
                 on_stage(stage);
                 let case = run_stage(challenge, spec.protocol.as_ref(), stage, built, &mut reference, options);
-                if case.verdict != Verdict::Accepted {
+                // A stage that was right but missed a figure does not stop the run: the next may still pass.
+                if case.verdict != Verdict::Accepted && !case.reason.starts_with(MISSED_FIGURES) {
                     failed = Some(stage.name.clone());
                 }
                 case

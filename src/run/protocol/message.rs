@@ -169,8 +169,14 @@ pub fn parse_line(node: &str, line_number: u64, line: &[u8]) -> Result<Message, 
 
 fn describe_json_error(line: &[u8], error: &serde_json::Error) -> String {
     // Tell "not JSON at all" (a log line) apart from "JSON of the wrong shape" (a missing field).
+    let values = serde_json::Deserializer::from_slice(line).into_iter::<Value>();
+    let objects = values.map_while(Result::ok).filter(Value::is_object).count();
     match serde_json::from_slice::<Value>(line) {
         Err(_) if line.iter().all(u8::is_ascii_whitespace) => "an empty line".to_owned(),
+        Err(_) if objects >= 2 => format!(
+            "{objects} JSON objects on one line ({error}): two messages were written into one line, as happens \
+             when several threads write to stdout without a lock"
+        ),
         Err(_) => format!("not JSON ({error}); logs belong on stderr"),
         Ok(Value::Object(_)) => {
             format!("not a message: {error} (expected {{\"src\", \"dest\", \"body\": {{\"type\", ...}}}})")
@@ -192,6 +198,17 @@ fn quote(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_messages_glued_on_one_line_are_told_apart_from_a_log_line() {
+        let glued =
+            br#"{"src":"n0","dest":"c1","body":{"type":"a_ok"}}{"src":"n0","dest":"c2","body":{"type":"b_ok"}}"#;
+        let error = parse_line("n0", 22, glued).unwrap_err();
+        assert!(error.reason.starts_with("2 JSON objects on one line"), "{}", error.reason);
+        assert!(error.reason.contains("without a lock"), "{}", error.reason);
+        let log = parse_line("n0", 1, b"started node n0").unwrap_err();
+        assert!(log.reason.contains("logs belong on stderr"), "{}", log.reason);
+    }
 
     #[test]
     fn a_message_round_trips_with_its_extra_fields() {

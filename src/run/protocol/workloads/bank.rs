@@ -390,11 +390,14 @@ impl<'a> Checker<'a> {
         let count = |name: &str| self.counts.get(name).copied().unwrap_or(0);
         let stalled = count("stalled");
         let mut summary = format!(
-            "transfers: {} ok, {} refused, {indefinite_transfers} indefinite; {} audits ({} wrong); {searched}",
+            "transfers: {} ok, {} refused, {indefinite_transfers} indefinite; {} audits ({} wrong); {} final \
+             balances wrong, {} negative balances; {searched}",
             count("transfers-ok"),
             count("transfers-refused"),
             count("audits"),
             count("bad-audits"),
+            count("wrong-final-balances"),
+            count("negative-balances"),
         );
         if stalled > 0 {
             summary = format!("deadlock or stall: {stalled} request(s) had no reply in time; {summary}");
