@@ -11,7 +11,7 @@ use super::pipeline;
 use crate::bench::{self, BenchStatus};
 use crate::cli::RunArgs;
 use crate::exit_codes;
-use crate::report::{Mode, Report, ReportSet, SCHEMA_VERSION, Verdict};
+use crate::report::{Mode, Report, ReportSet, SCHEMA_VERSION};
 use crate::run::stages;
 use crate::spec::{self, Kind, LoadedChallenge};
 
@@ -85,15 +85,7 @@ fn protocol_benchmarks(
     super::check_sandbox(args)?;
     let seed = super::choose_seed(args.seed);
     let report = pipeline::grade(loaded, dir, &pipeline::Options::new(Mode::Bench, args, seed, loaded));
-    let judge_error = report.cases().any(|c| c.verdict == Verdict::JudgeError);
-    let passed = report.all_passed();
-    let set = ReportSet {
-        schema_version: SCHEMA_VERSION,
-        takehome_version: env!("CARGO_PKG_VERSION").into(),
-        reports: vec![report],
-    };
-    destinations.write(&set, color)?;
-    Ok(super::verdict_code(judge_error, passed))
+    super::test::write_one(report, destinations, color)
 }
 
 fn exit_code(report: &Report) -> i32 {

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::output::Destinations;
 use super::pipeline::{self, Options};
 use crate::cli::RunArgs;
-use crate::report::{Mode, ReportSet, SCHEMA_VERSION, Verdict};
+use crate::report::{Mode, Report, ReportSet, SCHEMA_VERSION, Verdict};
 use crate::spec;
 
 pub fn run(
@@ -20,6 +20,11 @@ pub fn run(
     let seed = super::choose_seed(args.seed);
     let options = Options::new(Mode::Test, args, seed, &loaded);
     let report = pipeline::grade(&loaded, dir, &options);
+    write_one(report, destinations, color)
+}
+
+/// Writes one submission's report where asked; the exit code its cases give.
+pub(super) fn write_one(report: Report, destinations: &Destinations, color: bool) -> anyhow::Result<i32> {
     let judge_error = report.cases().any(|c| c.verdict == Verdict::JudgeError);
     let passed = report.all_passed();
     let set = ReportSet {
