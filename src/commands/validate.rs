@@ -5,7 +5,7 @@ use super::pipeline::{self, Options};
 use crate::cli::RunArgs;
 use crate::exit_codes;
 use crate::report::{CaseResult, GroupResult, Mode, Report, Verdict};
-use crate::run::stages::MISSED_FIGURES;
+use crate::run::stages::missed_only_figures;
 use crate::spec::{self, KnownBad, Origin};
 
 pub fn run(challenge: &str, args: &RunArgs, color: bool) -> anyhow::Result<i32> {
@@ -123,7 +123,7 @@ fn case_failures(groups: &[GroupResult], correct_only: bool) -> Vec<String> {
             let excused = correct_only
                 && match case.verdict {
                     Verdict::Accepted => true,
-                    Verdict::WrongAnswer => case.reason.starts_with(MISSED_FIGURES),
+                    Verdict::WrongAnswer => missed_only_figures(case),
                     Verdict::Skipped => only_figures_missed,
                     _ => false,
                 };

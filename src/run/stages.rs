@@ -1,8 +1,8 @@
 //! Protocol challenges, stage by stage (Codecrafters style): each `[[stage]]` is one harness run of the
 //! candidate's nodes under its load, network and faults, judged by the workload's checker and the
 //! stage's expected figures. Stages run in order and the first that goes wrong stops the run (one that
-//! only missed a figure does not); the later ones are reported as skipped, naming the stage that failed. Each stage keeps its history, network trace,
-//! node logs and HTML report in a folder of its own.
+//! only missed a figure does not); the later ones are reported as skipped, naming the stage that failed.
+//! Each stage keeps its history, network trace, node logs and HTML report in a folder of its own.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ pub fn run_stages(
                 on_stage(stage);
                 let case = run_stage(challenge, spec.protocol.as_ref(), stage, built, &mut reference, options);
                 // A stage that was right but missed a figure does not stop the run: the next may still pass.
-                if case.verdict != Verdict::Accepted && !case.reason.starts_with(MISSED_FIGURES) {
+                if case.verdict != Verdict::Accepted && !missed_only_figures(&case) {
                     failed = Some(stage.name.clone());
                 }
                 case
@@ -306,9 +306,8 @@ fn run_sweep(
         let met = run.validity.valid
             && sweep.target.iter().all(|(name, bound)| metrics.get(name).is_some_and(|value| bound.holds(*value)));
         steps.0.push(SweepStep { rate, figures, met });
-        let stop = !met;
         last = Some((outcome, elapsed));
-        if stop {
+        if !met {
             break;
         }
     }
@@ -559,8 +558,15 @@ fn budget(protocol: &Protocol, stage: &Stage) -> Duration {
 }
 
 /// How the reason of a stage starts when the replies were right but a figure of `[stage.expect]` was
-/// missed (`validate` lets a correctness-only reference miss figures).
-pub const MISSED_FIGURES: &str = "correct, but ";
+/// missed.
+const MISSED_FIGURES: &str = "correct, but ";
+
+/// Whether a stage's only fault was missing a figure: its replies were right. Such a stage does not skip
+/// the next, and `validate` lets a correctness-only reference have it.
+#[must_use]
+pub fn missed_only_figures(case: &CaseResult) -> bool {
+    case.verdict == Verdict::WrongAnswer && case.reason.starts_with(MISSED_FIGURES)
+}
 
 /// How long the healed network settles before final reads, unless the stage says.
 const DEFAULT_SETTLE: Duration = Duration::from_secs(5);
