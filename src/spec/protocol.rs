@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{Seconds, Visibility};
 
 /// Workloads the harness knows (`run::protocol::workloads` checks that each resolves).
-pub const WORKLOADS: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank", "lin-kv"];
+pub const WORKLOADS: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank", "lin-kv", "event-recording"];
 
 /// Broadcast topologies the harness can hand out.
 pub const TOPOLOGIES: &[&str] = &["grid", "line", "ring", "tree2", "tree3", "tree4", "total", "none"];

@@ -29,10 +29,16 @@
 //!   `negative-balances`, `wrong-final-balances`, `stalled` (requests never answered), `malformed`.
 //! - lin-kv: `reads`, `writes`, `cas-ok`, `cas-failed`, `unknown` (outcomes never learned),
 //!   `not-linearizable` (0 or 1), `malformed`.
+//! - event-recording: `records`, `records-ok`, `record-availability` (of the load's records, the share
+//!   acknowledged), `acked-events`, `events-per-s` (acknowledged events per second of load),
+//!   `resent-events` (events sent more than once), `queries` (answered), `bad-answers`,
+//!   `count-latency-p99-ms` (of the load's `count` queries), `malformed`; with the nodes' peak memory, the
+//!   harness adds `peak-memory-mib-per-million-events`.
 
 pub mod bank;
 pub mod broadcast;
 pub mod echo;
+pub mod event_recording;
 pub mod g_counter;
 pub mod lin_kv;
 pub mod options;
@@ -65,6 +71,12 @@ pub trait Workload: Send {
     /// default): the run ends with the load.
     fn final_requests(&mut self, _node_ids: &[String]) -> Vec<(usize, Body)> {
         Vec::new()
+    }
+
+    /// What the history keeps of a request of this type: its fields, unless the workload's requests are
+    /// large and its check needs less.
+    fn history_value(&self, _kind: &str, fields: serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+        serde_json::Value::Object(fields)
     }
 
     /// Whether the history is valid for this workload.
@@ -136,6 +148,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Workload>> {
         "g-counter" => Some(Box::new(g_counter::GCounter)),
         "bank" => Some(Box::new(bank::Bank::default())),
         "lin-kv" => Some(Box::new(lin_kv::LinKv::default())),
+        "event-recording" => Some(Box::new(event_recording::EventRecording::default())),
         _ => None,
     }
 }
@@ -146,6 +159,7 @@ pub fn for_stage(name: &str, topology_name: Option<&str>, options: &toml::Table)
     match (name, topology_name) {
         ("bank", _) => return Ok(Box::new(bank::Bank::from_options(options)?)),
         ("lin-kv", _) => return Ok(Box::new(lin_kv::LinKv::from_options(options)?)),
+        ("event-recording", _) => return Ok(Box::new(event_recording::EventRecording::from_options(options)?)),
         ("broadcast", Some(topology_name)) => {
             let topology = topology::Topology::from_name(topology_name)
                 .ok_or_else(|| format!("takehome has no topology `{topology_name}`"))?;
@@ -160,7 +174,7 @@ pub fn for_stage(name: &str, topology_name: Option<&str>, options: &toml::Table)
 }
 
 /// Workload names, for messages.
-pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank", "lin-kv"];
+pub const NAMES: &[&str] = &["echo", "unique-ids", "broadcast", "g-counter", "bank", "lin-kv", "event-recording"];
 
 /// Milliseconds of a duration in nanoseconds, for metrics.
 pub(crate) fn ms(nanos: u64) -> f64 {
