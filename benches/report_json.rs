@@ -67,6 +67,7 @@ fn report() -> ReportSet {
         sandbox: "rlimits=on".into(),
         duration: 12.5,
         benches: Vec::new(),
+        manifest: None,
     };
     ReportSet { schema_version: SCHEMA_VERSION, takehome_version: "0.1.0".into(), reports: vec![report] }
 }

@@ -49,12 +49,15 @@ pub enum Verb {
         output: OutputArgs,
     },
     /// Grade submissions on every case, public and hidden, and score them.
+    #[command(after_long_help = BATCH)]
     Grade {
         /// A bundled challenge id or a challenge folder.
         challenge: String,
-        /// Submission folders.
-        #[arg(required = true)]
+        /// Submissions: folders, .zip/.tar.gz/.tgz/.tar archives, or git repositories (with --rev).
+        #[arg(required_unless_present = "from")]
         submissions: Vec<PathBuf>,
+        #[command(flatten)]
+        batch: BatchArgs,
         #[command(flatten)]
         run: RunArgs,
         #[command(flatten)]
@@ -101,6 +104,33 @@ pub enum Verb {
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
     },
+    /// Combine result folders (from `grade --out`, e.g. one per --shard) into one; when two folders hold
+    /// different results for a submission, the one graded later wins (with a warning).
+    Merge {
+        /// The folder to merge into (made if missing; results already in it take part).
+        out: PathBuf,
+        /// The result folders to merge.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Write a leaderboard of a results folder (from `grade --out`): leaderboard.csv, .md and a
+    /// self-contained, sortable leaderboard.html.
+    Report(crate::commands::report::ReportArgs),
+    /// Find submissions that share suspiciously much code: ranked pairs, JSON and a side-by-side HTML page.
+    Similar(crate::commands::similar::SimilarArgs),
+    /// Check that results still match their submission and the challenge: recomputes the hashes in each
+    /// result's manifest. Exit code 0 when all match, 1 when something changed.
+    Verify {
+        /// Result files (`results/alice.json`) or folders of them.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// The submission's folder or archive, when it is no longer where the result says (one result only).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The challenge (id or folder), when it is no longer where the result says.
+        #[arg(long)]
+        challenge: Option<String>,
+    },
     /// List the bundled challenges.
     List,
     /// Print a challenge's brief, the text a candidate reads.
@@ -115,7 +145,8 @@ pub struct RunArgs {
     /// Seed for generated cases (hidden cases come from it); printed so any run can be reproduced.
     #[arg(long, env = "TAKEHOME_SEED")]
     pub seed: Option<u64>,
-    /// Cases run in parallel (default: the number of cores).
+    /// Cases run in parallel (default: the number of cores); with several submissions, shared between
+    /// submissions graded in parallel.
     #[arg(long, short = 'j', env = "TAKEHOME_JOBS")]
     pub jobs: Option<usize>,
     /// Refuse to run candidate code unless Landlock and seccomp (or namespaces) confine it.
@@ -125,6 +156,40 @@ pub struct RunArgs {
     /// (default: a folder under the system's temporary folder, printed with each stage).
     #[arg(long, env = "TAKEHOME_ARTIFACTS", value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+}
+
+/// Grading many submissions, for `grade --help`.
+const BATCH: &str = "\
+Batches:
+  takehome grade sum subs/* --out results/      one result file per submission, results/<name>.json
+  takehome grade sum --from subs/ --out results/ every subfolder and archive of subs/ is a submission
+  takehome grade sum --from repos/ --rev main    git repositories at a branch, tag or commit
+Names are folder names and archive names without their ending (a repeated name gets -2, -3...).
+With --out, each result is written as soon as it is graded, and a rerun skips the submissions whose
+result still matches (same challenge files, submission files and seed): an interrupted batch resumes.
+Shards: run `--shard 1/3`, `--shard 2/3`, `--shard 3/3` with the same --seed (anywhere), then
+`takehome merge results/ shard1/ shard2/ shard3/`. `takehome verify results/alice.json` checks a result.";
+
+/// Where a batch's submissions come from and where its results go.
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// A folder whose every subfolder and archive is one submission (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub from: Vec<PathBuf>,
+    /// Grade git repositories at this branch, tag or commit (exported with `git archive`; the
+    /// repositories are only read).
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Write each submission's result to DIR/<name>.json as soon as it is graded; a rerun skips the
+    /// results that still match.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// With --out: regrade even the submissions whose result still matches.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Grade only shard K of N: a share of the submissions fixed by their names (needs --seed).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::batch::shard::Shard>,
 }
 
 #[derive(Debug, Clone, Args)]

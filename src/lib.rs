@@ -4,6 +4,7 @@
 //! protocol harness) -> check (comparators, linearizability) -> bench (interleaved timing) -> score ->
 //! report. `cli` parses the command line and `commands` drives the journey for each verb.
 
+pub mod batch;
 pub mod bench;
 pub mod check;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod score;
+pub mod similarity;
 pub mod spec;
 pub mod submission;
 

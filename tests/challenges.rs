@@ -31,7 +31,7 @@ fn validate_folder(id: &str) {
 
 #[test]
 fn every_bundled_challenge_has_a_validation_test() {
-    let tested = ["dedup", "echo", "unique-ids", "broadcast", "g-counter", "bank", "lin-kv"];
+    let tested = ["dedup", "echo", "unique-ids", "broadcast", "g-counter", "bank", "lin-kv", "event-recording"];
     for entry in std::fs::read_dir(repo().join("challenges")).unwrap() {
         let dir = entry.unwrap().path();
         let id = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -74,6 +74,11 @@ fn bank_validates() {
 #[test]
 fn lin_kv_validates() {
     validates("lin-kv");
+}
+
+#[test]
+fn event_recording_validates() {
+    validates_alone("event-recording");
 }
 
 #[test]

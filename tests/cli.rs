@@ -414,3 +414,48 @@ fn bench_measures_candidate_and_reference_interleaved() {
     let order: Vec<&str> = result["samples"]["order"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
     assert_eq!(&order[..4], ["candidate", "reference", "reference", "candidate"], "A B B A");
 }
+
+#[test]
+fn a_batch_graded_into_a_folder_becomes_a_leaderboard() {
+    let results = tempfile::tempdir().expect("temp dir");
+    let results_arg = results.path().display().to_string();
+    let right = fixture("submissions/sum/python").display().to_string();
+    let wrong = fixture("submissions/sum-bad/wa").display().to_string();
+    let run = Takehome::new().args(["grade", &sum(), &right, &wrong, "--seed", "3", "--out", &results_arg]).run();
+    assert_eq!(run.code(), 1, "one submission fails\n{}\n{}", run.stdout(), run.stderr());
+    let report = Takehome::new().args(["report", &results_arg]).run();
+    assert_eq!(report.code(), 0, "{}\n{}", report.stdout(), report.stderr());
+    let markdown = std::fs::read_to_string(results.path().join("leaderboard.md")).expect("leaderboard.md");
+    let python = markdown.find("| python").expect("the right submission has a row");
+    let wa = markdown.find("| wa").expect("the wrong one too");
+    assert!(python < wa, "the right submission ranks first:\n{markdown}");
+    assert!(results.path().join("leaderboard.html").is_file() && results.path().join("leaderboard.csv").is_file());
+}
+
+#[test]
+fn in_github_actions_the_score_becomes_step_outputs_and_the_summary_is_written() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let summary = folder.path().join("summary.md");
+    let outputs = folder.path().join("outputs.txt");
+    let wrong = fixture("submissions/sum-bad/wa").display().to_string();
+    let run = Takehome::new()
+        .args(["grade", &sum(), &wrong, "--seed", "3"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary.display().to_string())
+        .env("GITHUB_OUTPUT", &outputs.display().to_string())
+        .run();
+    assert_eq!(run.code(), 1);
+    assert!(run.stderr().contains("::error "), "failing cases become annotations:\n{}", run.stderr());
+    let outputs = std::fs::read_to_string(&outputs).expect("outputs written");
+    assert!(outputs.contains("score=") && outputs.contains("max-score="), "{outputs}");
+    assert!(std::fs::read_to_string(&summary).expect("summary written").contains("wa"));
+}
+
+#[test]
+fn similar_ranks_a_disguised_copy_first_and_says_so_in_its_exit_code() {
+    let from = fixture("similarity/wordfreq").display().to_string();
+    let run = Takehome::new().args(["similar", "--from", &from]).run();
+    assert_eq!(run.code(), 1, "a pair above the threshold\n{}\n{}", run.stdout(), run.stderr());
+    let first_row = run.stdout().lines().find(|line| line.contains("alice")).unwrap_or_default().to_owned();
+    assert!(first_row.contains("alice-copy"), "the copy pairs with its original first:\n{}", run.stdout());
+}

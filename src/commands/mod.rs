@@ -5,11 +5,15 @@ mod bench;
 mod generate;
 mod grade;
 mod list;
+mod merge;
 mod output;
 pub mod pipeline;
+pub mod report;
 mod show;
+pub(crate) mod similar;
 mod test;
 mod validate;
+mod verify;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -44,10 +48,24 @@ pub fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
         Verb::Test { challenge, dir, run, output } => {
             output::Destinations::from_matches(sub, &output).and_then(|d| test::run(&challenge, &dir, &run, &d, color))
         }
-        Verb::Grade { challenge, submissions, run, output, min_score } => {
-            output::Destinations::from_matches(sub, &output)
-                .and_then(|d| grade::run(&challenge, &submissions, &run, &d, color, min_score))
+        Verb::Grade { challenge, submissions, batch, run, output, min_score } => {
+            output::Destinations::from_matches(sub, &output).and_then(|destinations| {
+                grade::run(&grade::Request {
+                    challenge: &challenge,
+                    submissions: &submissions,
+                    batch: &batch,
+                    run: &run,
+                    destinations: &destinations,
+                    default_format: output.formats.is_empty() && output.outputs.is_empty(),
+                    color,
+                    min_score,
+                })
+            })
         }
+        Verb::Merge { out, inputs } => merge::run(&out, &inputs),
+        Verb::Report(args) => report::run(&args),
+        Verb::Similar(args) => similar::run(&args),
+        Verb::Verify { results, dir, challenge } => verify::run(&results, dir.as_deref(), challenge.as_deref()),
         Verb::Bench { challenge, submission, run, output } => output::Destinations::from_matches(sub, &output)
             .and_then(|d| bench::run(&challenge, &submission, &run, &d, color)),
         Verb::Validate { challenge, run } => validate::run(&challenge, &run, color),
@@ -70,6 +88,14 @@ fn exit_code_for(error: &anyhow::Error) -> i32 {
 
 /// Writes to standard output. A reader that went away (`takehome ... | head`) is not an error worth a
 /// panic: the rest of the output is simply dropped.
+/// Tells GitHub Actions (when the grader runs in it) about the reports: annotations, the step summary and
+/// the score as step outputs. A failure to do so is a warning: the reports themselves are written.
+pub(crate) fn tell_github(set: &crate::report::ReportSet) {
+    if let Err(error) = crate::report::github::emit(set, &crate::report::github::process_env) {
+        eprintln!("warning: could not write the GitHub Actions summary or outputs: {error}");
+    }
+}
+
 pub(crate) fn say(text: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();

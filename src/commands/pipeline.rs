@@ -59,7 +59,10 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: &Options) -> Repo
     let started = Instant::now();
     let mut report = new_report(challenge, dir, options.mode, options.seed);
     let spinner = progress_bar(options.progress, None, "building");
-    let built = detect_and_build(challenge, dir, &mut report, &spinner);
+    let built = {
+        let _machine = crate::batch::machine::shared();
+        detect_and_build(challenge, dir, &mut report, &spinner)
+    };
     spinner.finish_and_clear();
     if challenge.spec.kind == Kind::Protocol {
         report.groups = stage_groups(challenge, built.as_ref(), &report, options);
@@ -77,6 +80,7 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: &Options) -> Repo
     report.score = score;
     report.max_score = max;
     if options.mode == Mode::Grade {
+        let _machine = crate::batch::machine::for_work(!challenge.spec.benches.is_empty());
         crate::bench::add_to_report(challenge, built.as_ref(), &mut report);
     }
     report.duration = started.elapsed().as_secs_f64();
@@ -219,6 +223,7 @@ pub fn new_report(challenge: &LoadedChallenge, dir: &Path, mode: Mode, seed: u64
         sandbox: crate::sandbox::describe_layers(),
         duration: 0.0,
         benches: Vec::new(),
+        manifest: None,
     }
 }
 
@@ -272,7 +277,10 @@ fn run_parallel(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((_, plan)) = cases.get(i) else { break };
-                    let result = batch::run_case(challenge, built, plan, options.mode);
+                    let result = {
+                        let _machine = crate::batch::machine::shared();
+                        batch::run_case(challenge, built, plan, options.mode)
+                    };
                     bar.inc(1);
                     slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(result);
                 }

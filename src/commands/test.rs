@@ -33,5 +33,6 @@ pub(super) fn write_one(report: Report, destinations: &Destinations, color: bool
         reports: vec![report],
     };
     destinations.write(&set, color)?;
+    super::tell_github(&set);
     Ok(super::verdict_code(judge_error, passed))
 }

@@ -1,9 +1,14 @@
 //! The one result model every output is rendered from. Its JSON form (json.rs) is the machine
 //! format; human, JUnit and Markdown are views of it. This module renders; it never runs anything.
 
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod leaderboard;
+pub mod leaderboard_csv;
+pub mod leaderboard_html;
+pub mod leaderboard_markdown;
 pub mod markdown;
 pub mod protocol_html;
 #[cfg(test)]
@@ -147,6 +152,10 @@ pub struct Report {
     /// Benchmarks, run after correctness (`grade`) or alone (`bench`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub benches: Vec<BenchResult>,
+    /// What the result was graded from (hashes of the spec and the submission, toolchain, seed, run):
+    /// see `takehome verify`. Absent in results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<crate::batch::manifest::Manifest>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

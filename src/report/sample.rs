@@ -117,6 +117,7 @@ pub fn report(mode: Mode) -> Report {
         sandbox: "namespaces, rlimits".to_string(),
         duration: 2.5,
         benches: Vec::new(),
+        manifest: None,
     }
 }
 

@@ -49,6 +49,8 @@ pub fn run_stages(
             Some(name) => stage_case(stage, Verdict::Skipped, format!("stage `{name}` failed")),
             None => {
                 on_stage(stage);
+                // Benchmark stages have the machine to themselves (other submissions may be graded meanwhile).
+                let _machine = crate::batch::machine::for_work(is_benchmark(stage));
                 let case = run_stage(challenge, spec.protocol.as_ref(), stage, built, &mut reference, options);
                 // A stage that was right but missed a figure does not stop the run: the next may still pass.
                 if case.verdict != Verdict::Accepted && !missed_only_figures(&case) {
@@ -424,7 +426,8 @@ fn judge_run(
     case.reason = reason;
     case.fraction = if verdict == Verdict::Accepted { 1.0 } else { 0.0 };
     if verdict != Verdict::Accepted {
-        let mut shown: Vec<String> = run.validity.problems.iter().map(|p| problem_with_ops(p, run)).collect();
+        let mut shown: Vec<String> = run.faults(FAULTS_SHOWN).map(|f| format!("faults: {f}")).into_iter().collect();
+        shown.extend(run.validity.problems.iter().map(|p| problem_with_ops(p, run)));
         if run.validity.problems.len() >= workloads::PROBLEMS_SHOWN {
             shown.push(format!(
                 "(the first {} problems; the line above counts them all, and history.jsonl has every operation)",
@@ -460,6 +463,9 @@ fn record_node_usage(case: &mut CaseResult, run: &RunResult) {
         }
     }
 }
+
+/// How many of the nemesis's faults a failed stage lists (times help read the problems that follow).
+const FAULTS_SHOWN: usize = 12;
 
 /// What a node that never answers init most often forgot.
 const INIT_HINT: &str = "A node that never seems to answer init has often written its reply without flushing \

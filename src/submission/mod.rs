@@ -6,8 +6,8 @@ pub mod build;
 pub mod cache;
 pub mod config;
 pub mod detect;
-mod toolchain;
-mod tree;
+pub mod toolchain;
+pub mod tree;
 pub mod words;
 
 pub use build::{BuildError, Built, build, build_in};

@@ -201,7 +201,7 @@ pub struct RunResult {
 }
 
 /// The figures of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stats {
     /// From the first request to the last completion.
     pub load_time: Duration,
@@ -316,6 +316,36 @@ impl RunResult {
             }
         }
         metrics
+    }
+
+    /// The faults the nemesis caused, in order and in words ("n1 killed at 1.119 s"), the first
+    /// `at_most`; `None` when there were none.
+    #[must_use]
+    pub fn faults(&self, at_most: usize) -> Option<String> {
+        let described: Vec<String> = self
+            .trace
+            .iter()
+            .filter_map(|event| {
+                let what = match &event.kind {
+                    NetEventKind::Message { .. } => return None,
+                    NetEventKind::Partition { groups } => {
+                        let sides: Vec<String> = groups.iter().map(|group| group.join(" ")).collect();
+                        format!("partition {}", sides.join(" | "))
+                    }
+                    NetEventKind::Heal => "healed".to_owned(),
+                    NetEventKind::Crash { node } => format!("{node} killed"),
+                    NetEventKind::Restart { node, .. } => format!("{node} restarted"),
+                    NetEventKind::Pause { node } => format!("{node} paused"),
+                    NetEventKind::Resume { node } => format!("{node} resumed"),
+                };
+                Some(format!("{what} at {:.3} s", event.at_us as f64 / 1e6))
+            })
+            .collect();
+        let mut text = described.iter().take(at_most).cloned().collect::<Vec<_>>().join(" · ");
+        if described.len() > at_most {
+            text.push_str(&format!(" · and {} more (network.jsonl has them all)", described.len() - at_most));
+        }
+        (!described.is_empty()).then_some(text)
     }
 
     /// Writes `history.jsonl` and `network.jsonl` into `dir` (which must exist).
@@ -1287,6 +1317,48 @@ mod tests {
     fn durations_read_as_seconds() {
         assert_eq!(seconds(Duration::from_secs(10)), "10 s");
         assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
+    }
+
+    #[test]
+    fn faults_read_in_order_with_their_times_and_a_count_of_the_rest() {
+        let event = |at_us, kind| NetEvent { at_us, kind };
+        let message = NetEventKind::Message {
+            src: "n0".into(),
+            dest: "n1".into(),
+            link_seq: 0,
+            msg_id: None,
+            fate: super::super::network::Fate::Delivered { delays_us: vec![0] },
+        };
+        let trace = vec![
+            event(1_119_000, NetEventKind::Crash { node: "n1".into() }),
+            event(1_200_000, message),
+            event(1_619_000, NetEventKind::Restart { node: "n1".into(), incarnation: 1 }),
+            event(
+                2_000_000,
+                NetEventKind::Partition { groups: vec![vec!["n0".into()], vec!["n1".into(), "n2".into()]] },
+            ),
+            event(3_000_000, NetEventKind::Heal),
+        ];
+        let run = RunResult {
+            seed: 1,
+            validity: Validity::default(),
+            stats: Stats::default(),
+            history: History::default(),
+            trace,
+            diagnostics: Vec::new(),
+            diagnostics_dropped: 0,
+            stderr_tails: Vec::new(),
+            node_usage: Vec::new(),
+        };
+        assert_eq!(
+            run.faults(10).as_deref(),
+            Some(
+                "n1 killed at 1.119 s · n1 restarted at 1.619 s · partition n0 | n1 n2 at 2.000 s · healed at 3.000 s"
+            )
+        );
+        assert_eq!(run.faults(1).as_deref(), Some("n1 killed at 1.119 s · and 3 more (network.jsonl has them all)"));
+        let quiet = RunResult { trace: Vec::new(), ..run };
+        assert_eq!(quiet.faults(10), None);
     }
 
     #[test]

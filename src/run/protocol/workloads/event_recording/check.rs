@@ -502,23 +502,27 @@ fn read_top(reply: &Value) -> Result<Vec<(&str, u64)>, String> {
 }
 
 fn out_of_range(answer: u64, range: &Range, what: &str) -> String {
+    let (surely, possibly) = (amount(range.surely, what), amount(range.possibly, what));
     if range.surely == range.possibly {
-        format!("it answered {answer}, but there were exactly {} {what}", range.surely)
+        format!("it answered {answer}, but there were exactly {surely}")
     } else if answer < range.surely {
         format!(
-            "it answered {answer}, but at least {} {what} had to be counted (acknowledged before the query's lag), \
-             and at most {} could be",
-            range.surely, range.possibly
+            "it answered {answer}, but at least {surely} had to be counted (acknowledged before the query's lag), \
+             and at most {possibly} could be"
         )
     } else {
         format!(
-            "it answered {answer}, but at most {} {what} had been sent by the time it answered (at least {} had to \
-             be counted)",
-            range.possibly, range.surely
+            "it answered {answer}, but at most {possibly} had been sent by the time it answered (at least {surely} \
+             had to be counted)"
         )
     }
 }
 
+/// `1 event`, `2 events`: `what` is a plural in s.
+fn amount(count: u64, what: &str) -> String {
+    let what = if count == 1 { what.strip_suffix('s').unwrap_or(what) } else { what };
+    format!("{count} {what}")
+}
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -608,7 +612,10 @@ mod tests {
         assert!(world.check().valid, "{:?}", world.check().problems);
         world.ask(OpPhase::Load, "count", count("app-01", 0, 1000), 2020, json!({"type": "count_ok", "count": 0}));
         let text = &world.check().problems[0].text;
-        assert!(text.contains("at least 1 events had to be counted") && text.contains("at most 2 could be"), "{text}");
+        assert!(
+            text.contains("at least 1 event had to be counted") && text.contains("at most 2 events could be"),
+            "{text}"
+        );
     }
 
     #[test]
