@@ -44,14 +44,14 @@ const MAX_NINES: f64 = 5.0;
 pub fn render(title: &str, run: &RunResult) -> String {
     let requests = Requests::of(&run.history);
     let axis = TimeAxis::new(&run.history, &run.trace);
-    let marks = Marks { partitions: partitions(&run.trace, &axis), final_from_us: requests.final_from_us };
+    let marks = Marks { faults: fault_periods(&run.trace, &axis), final_from_us: requests.final_from_us };
     let mut out = String::with_capacity(64 * 1024);
     head(&mut out, title);
     header(&mut out, title, run);
     figures(&mut out, run, requests.open);
     problems(&mut out, run);
     metrics(&mut out, run);
-    let latency_legend = latency_legend() + &partition_note(&marks.partitions);
+    let latency_legend = latency_legend() + &fault_note(&marks.faults);
     section(&mut out, "Latency over time", &latency_legend, &latency_chart(&requests, &axis, &marks));
     section(&mut out, "Latency quantiles", &quantile_legend(), &quantile_chart(&requests));
     section(&mut out, "Requests per second", &rate_legend(), &rate_chart(&requests, &axis, &marks));
@@ -194,43 +194,58 @@ impl TimeAxis {
     }
 }
 
-/// What the charts over time mark: partitions (shaded) and the start of the final requests (a line).
+/// What the charts over time mark: faults (shaded) and the start of the final requests (a line).
 struct Marks {
-    partitions: Vec<Period>,
+    faults: Vec<Period>,
     final_from_us: Option<u64>,
 }
 
-/// A time the network was partitioned.
+/// A time the network was partitioned, or a node was down or paused.
 struct Period {
     from_us: u64,
     to_us: u64,
-    groups: String,
+    /// `partition n0 | n1 n2`, `n1 killed`, `n2 paused`.
+    what: String,
 }
 
-/// Partitions from the trace: each lasts until a heal, the next partition or the end.
-fn partitions(trace: &[NetEvent], axis: &TimeAxis) -> Vec<Period> {
+/// Faults from the trace, by start: a partition lasts until a heal, the next partition or the end; a
+/// killed node is down until it restarts, a paused one until it resumes (or the end).
+fn fault_periods(trace: &[NetEvent], axis: &TimeAxis) -> Vec<Period> {
     let mut periods = Vec::new();
-    let mut current: Option<(u64, String)> = None;
+    let mut partition: Option<(u64, String)> = None;
+    let mut nodes_out: Vec<(String, u64, &str)> = Vec::new();
     for event in trace {
         match &event.kind {
             NetEventKind::Partition { groups } => {
-                if let Some((from_us, groups)) = current.take() {
-                    periods.push(Period { from_us, to_us: event.at_us, groups });
+                if let Some((from_us, what)) = partition.take() {
+                    periods.push(Period { from_us, to_us: event.at_us, what });
                 }
                 let described: Vec<String> = groups.iter().map(|group| group.join(" ")).collect();
-                current = Some((event.at_us, described.join(" | ")));
+                partition = Some((event.at_us, format!("partition {}", described.join(" | "))));
             }
             NetEventKind::Heal => {
-                if let Some((from_us, groups)) = current.take() {
-                    periods.push(Period { from_us, to_us: event.at_us, groups });
+                if let Some((from_us, what)) = partition.take() {
+                    periods.push(Period { from_us, to_us: event.at_us, what });
                 }
             }
-            _ => {}
+            NetEventKind::Crash { node } => nodes_out.push((node.clone(), event.at_us, "killed")),
+            NetEventKind::Pause { node } => nodes_out.push((node.clone(), event.at_us, "paused")),
+            NetEventKind::Restart { node, .. } | NetEventKind::Resume { node } => {
+                if let Some(index) = nodes_out.iter().position(|(out, _, _)| out == node) {
+                    let (node, from_us, how) = nodes_out.remove(index);
+                    periods.push(Period { from_us, to_us: event.at_us, what: format!("{node} {how}") });
+                }
+            }
+            NetEventKind::Message { .. } => {}
         }
     }
-    if let Some((from_us, groups)) = current {
-        periods.push(Period { from_us, to_us: axis.end_us.max(from_us), groups });
+    if let Some((from_us, what)) = partition {
+        periods.push(Period { from_us, to_us: axis.end_us.max(from_us), what });
     }
+    for (node, from_us, how) in nodes_out {
+        periods.push(Period { from_us, to_us: axis.end_us.max(from_us), what: format!("{node} {how}") });
+    }
+    periods.sort_by_key(|period| period.from_us);
     periods
 }
 
@@ -397,19 +412,19 @@ fn section(out: &mut String, heading: &str, legend: &str, chart: &str) {
     let _ = writeln!(out, "<section>\n<h2>{heading}</h2>\n{legend}\n{chart}</section>");
 }
 
-fn partition_note(periods: &[Period]) -> String {
+fn fault_note(periods: &[Period]) -> String {
     if periods.is_empty() {
         return String::new();
     }
-    let mut note = String::from("<p class=\"legend\">Partitions: ");
+    let mut note = String::from("<p class=\"legend\">Faults (shaded): ");
     let listed: Vec<String> = periods
         .iter()
         .map(|period| {
             format!(
-                "{}–{} ({})",
+                "{} {}–{}",
+                escape(&clip(&period.what, 512)),
                 seconds_text(period.from_us),
-                seconds_text(period.to_us),
-                escape(&clip(&period.groups, 512))
+                seconds_text(period.to_us)
             )
         })
         .collect();
@@ -495,7 +510,7 @@ fn latency_legend() -> String {
         ("s-ok", "ok"),
         ("s-fail", "failed"),
         ("s-info", "indefinite (timeouts at their timeout)"),
-        ("shade", "partition"),
+        ("shade", "partition or node down"),
     ]) + "\n<p class=\"legend\">Each request at its invoke time; lines: p50 (solid) and p99 (dashed) of ok requests \
           per time slice; log scale. Hover a slice for its figures.</p>"
 }
@@ -506,7 +521,7 @@ fn quantile_legend() -> String {
 }
 
 fn rate_legend() -> String {
-    legend(&[("s-ok", "ok"), ("s-fail", "failed"), ("s-info", "indefinite"), ("shade", "partition")])
+    legend(&[("s-ok", "ok"), ("s-fail", "failed"), ("s-info", "indefinite"), ("shade", "partition or node down")])
         + "\n<p class=\"legend\">Completions per second, by outcome.</p>"
 }
 
@@ -516,7 +531,7 @@ fn message_legend() -> String {
         ("s-server", "between servers"),
         ("s-service", "node ↔ service"),
         ("s-dropped", "dropped (dashed)"),
-        ("shade", "partition"),
+        ("shade", "partition or node down"),
     ])
 }
 
@@ -569,18 +584,18 @@ fn draw_marks(out: &mut String, marks: &Marks, axis: &TimeAxis) {
             if x > WIDTH - RIGHT - 100.0 { "end" } else { "start" }
         );
     }
-    for period in &marks.partitions {
+    for period in &marks.faults {
         let (from, to) = (axis.x(period.from_us), axis.x(period.to_us));
         let _ = writeln!(
             out,
             "<rect class=\"nemesis\" x=\"{:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\">\
-             <title>partition {}–{}: {}</title></rect>",
+             <title>{} {}–{}</title></rect>",
             finite(from),
             finite((to - from).max(1.0)),
             plot_height(),
+            escape(&clip(&period.what, 512)),
             seconds_text(period.from_us),
-            seconds_text(period.to_us),
-            escape(&clip(&period.groups, 512))
+            seconds_text(period.to_us)
         );
     }
 }
@@ -1258,7 +1273,7 @@ mod tests {
         assert!(html.contains("class=\"line s-server\"") && html.contains("class=\"line s-service\""));
         assert!(html.contains("class=\"line s-client\"") && html.contains("class=\"line s-dropped thin\""));
         assert!(html.contains("<rect class=\"nemesis\""), "the partition is shaded");
-        assert!(html.contains("Partitions: "), "and listed");
+        assert!(html.contains("Faults (shaded): partition "), "and listed");
         assert!(html.contains("VALID") && html.contains("all fine"));
         assert!(html.contains("Seed <code>4242</code>") && html.contains("--seed 4242"));
         assert!(html.contains("msgs-per-op (servers)") && html.contains("grader CPU per request"));
@@ -1386,26 +1401,31 @@ mod tests {
     }
 
     #[test]
-    fn partitions_last_until_healed_or_replaced_or_the_end() {
+    fn faults_last_until_healed_replaced_restarted_or_the_end() {
         let groups = |name: &str| NetEventKind::Partition { groups: vec![vec![name.into()], vec!["n9".into()]] };
         let trace = vec![
             NetEvent { at_us: 10, kind: groups("n1") },
             NetEvent { at_us: 20, kind: groups("n2") },
+            NetEvent { at_us: 25, kind: NetEventKind::Crash { node: "n5".into() } },
             NetEvent { at_us: 30, kind: NetEventKind::Heal },
             NetEvent { at_us: 40, kind: groups("n3") },
+            NetEvent { at_us: 45, kind: NetEventKind::Restart { node: "n5".into(), incarnation: 1 } },
             NetEvent { at_us: 5_000, kind: NetEventKind::Heal },
+            NetEvent { at_us: 5_500, kind: NetEventKind::Pause { node: "n6".into() } },
             NetEvent { at_us: 6_000, kind: groups("n4") },
         ];
         let axis = TimeAxis { start_us: 0, end_us: 9_000 };
         let spans: Vec<(u64, u64, String)> =
-            partitions(&trace, &axis).into_iter().map(|p| (p.from_us, p.to_us, p.groups)).collect();
+            fault_periods(&trace, &axis).into_iter().map(|p| (p.from_us, p.to_us, p.what)).collect();
         assert_eq!(
             spans,
             vec![
-                (10, 20, "n1 | n9".to_owned()),
-                (20, 30, "n2 | n9".to_owned()),
-                (40, 5_000, "n3 | n9".to_owned()),
-                (6_000, 9_000, "n4 | n9".to_owned())
+                (10, 20, "partition n1 | n9".to_owned()),
+                (20, 30, "partition n2 | n9".to_owned()),
+                (25, 45, "n5 killed".to_owned()),
+                (40, 5_000, "partition n3 | n9".to_owned()),
+                (5_500, 9_000, "n6 paused".to_owned()),
+                (6_000, 9_000, "partition n4 | n9".to_owned()),
             ]
         );
     }
