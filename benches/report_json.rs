@@ -68,6 +68,7 @@ fn report() -> ReportSet {
         duration: 12.5,
         benches: Vec::new(),
         manifest: None,
+        protected_changes: None,
     };
     ReportSet { schema_version: SCHEMA_VERSION, takehome_version: "0.1.0".into(), reports: vec![report] }
 }

@@ -43,6 +43,10 @@ pub enum Verb {
         /// The submission's folder.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// Flag the challenge's protected files (spec, cases, tests: all but *.md) changed since this git
+        /// revision, e.g. `origin/main` in a pull request: the report names them and the run fails.
+        #[arg(long, env = "TAKEHOME_CHANGED_SINCE", value_name = "REV")]
+        changed_since: Option<String>,
         #[command(flatten)]
         run: RunArgs,
         #[command(flatten)]
@@ -65,6 +69,10 @@ pub enum Verb {
         /// Exit 0 when every submission scores at least this percentage (default: all cases must pass).
         #[arg(long, env = "TAKEHOME_MIN_SCORE", value_parser = parse_percent)]
         min_score: Option<f64>,
+        /// Flag the challenge's protected files (spec, cases, tests: all but *.md) changed since this git
+        /// revision, e.g. `origin/main` in a pull request: the report names them and the run fails.
+        #[arg(long, env = "TAKEHOME_CHANGED_SINCE", value_name = "REV")]
+        changed_since: Option<String>,
     },
     /// Run only the challenge's benchmarks: the submission against the first reference solution,
     /// interleaved, scored on the ratio (correctness is not checked: that is `test` and `grade`); for a

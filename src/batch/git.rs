@@ -31,7 +31,7 @@ pub fn is_repository(dir: &Path) -> bool {
 
 /// `git` run on `repo` with the repository's own hooks and helpers kept from running, and without
 /// git's refusal of repositories owned by another user (graders often run as root on candidates' clones).
-fn git(repo: &Path) -> Command {
+pub(super) fn git(repo: &Path) -> Command {
     let mut command = Command::new("git");
     command
         .arg("-C")

@@ -54,7 +54,7 @@ pub enum DigestError {
 
 /// The digest of the challenge's protected files.
 pub fn spec_digest(challenge: &LoadedChallenge) -> Result<TreeDigest, DigestError> {
-    digest_tree(&challenge.dir, &|path| !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")))
+    digest_tree(&challenge.dir, &super::protected::is_protected)
 }
 
 /// The digest of a submission's tree.

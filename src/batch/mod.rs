@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod merge;
 pub mod names;
 pub mod pool;
+pub mod protected;
 pub mod shard;
 pub mod source;
 pub mod store;

@@ -12,6 +12,7 @@ use super::output::Destinations;
 use super::pipeline::{self, Options};
 use crate::batch::manifest::{self, Manifest, TreeDigest};
 use crate::batch::pool;
+use crate::batch::protected::ProtectedChanges;
 use crate::batch::source::{self, Submission};
 use crate::batch::store::ResultStore;
 use crate::cli::{BatchArgs, RunArgs};
@@ -29,11 +30,15 @@ pub struct Request<'a> {
     pub default_format: bool,
     pub color: bool,
     pub min_score: Option<f64>,
+    /// `--changed-since`: flag the challenge's protected files changed since this git revision.
+    pub changed_since: Option<&'a str>,
 }
 
 pub fn run(request: &Request<'_>) -> anyhow::Result<i32> {
     let (batch, args) = (request.batch, request.run);
     let loaded = spec::load(request.challenge)?;
+    let candidates: Vec<PathBuf> = request.submissions.iter().chain(&batch.from).cloned().collect();
+    let protected_changes = super::test::protected_changes(&loaded, request.changed_since, &candidates)?;
     let mut submissions = source::collect(request.submissions, &batch.from, batch.rev.as_deref()).map_err(|error| {
         if error.is_usage() { anyhow::Error::new(UsageError(error.to_string())) } else { error.into() }
     })?;
@@ -83,6 +88,7 @@ pub fn run(request: &Request<'_>) -> anyhow::Result<i32> {
         store: store.as_ref(),
         force: batch.force,
         spec,
+        protected_changes,
         run_id: manifest::new_run_id(),
         announce: submissions.len() > 1 || store.is_some(),
         finished: AtomicUsize::new(0),
@@ -100,7 +106,7 @@ pub fn run(request: &Request<'_>) -> anyhow::Result<i32> {
     let passed = match request.min_score {
         Some(min) => reports.iter().all(|r| r.percent() + 1e-9 >= min),
         None => reports.iter().all(Report::all_passed),
-    };
+    } && reports.iter().all(|r| r.protected_changes.is_none());
     let set = ReportSet { schema_version: SCHEMA_VERSION, takehome_version: env!("CARGO_PKG_VERSION").into(), reports };
     if store.is_some() && request.default_format {
         super::say(&crate::report::human::render_summary_table(&set));
@@ -124,6 +130,7 @@ struct Grader<'a> {
     store: Option<&'a ResultStore>,
     force: bool,
     spec: TreeDigest,
+    protected_changes: Option<ProtectedChanges>,
     run_id: String,
     announce: bool,
     finished: AtomicUsize,
@@ -147,8 +154,9 @@ impl Grader<'_> {
             );
         }
         let digest = manifest::submission_digest(&ready.dir).ok();
-        if let Some(kept) = self.kept_result(submission, digest.as_ref()) {
+        if let Some(mut kept) = self.kept_result(submission, digest.as_ref()) {
             self.say(submission, "kept: its result still matches");
+            kept.protected_changes.clone_from(&self.protected_changes);
             return Outcome { report: kept, write_error: None };
         }
         let mut report = pipeline::grade(self.challenge, &ready.dir, &self.options);
@@ -168,7 +176,8 @@ impl Grader<'_> {
     }
 
     /// Writes the result (with --out) and says so.
-    fn finish(&self, submission: &Submission, report: Report) -> Outcome {
+    fn finish(&self, submission: &Submission, mut report: Report) -> Outcome {
+        report.protected_changes.clone_from(&self.protected_changes);
         let mut write_error = None;
         let mut saved = String::new();
         if let Some(store) = self.store {

@@ -45,10 +45,9 @@ pub fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
         Verb::List => list::run(),
         Verb::Generate { challenge, case, out, seed, params } => generate::run(&challenge, &case, &out, seed, &params),
         Verb::Show { challenge } => show::run(&challenge),
-        Verb::Test { challenge, dir, run, output } => {
-            output::Destinations::from_matches(sub, &output).and_then(|d| test::run(&challenge, &dir, &run, &d, color))
-        }
-        Verb::Grade { challenge, submissions, batch, run, output, min_score } => {
+        Verb::Test { challenge, dir, changed_since, run, output } => output::Destinations::from_matches(sub, &output)
+            .and_then(|d| test::run(&challenge, &dir, changed_since.as_deref(), &run, &d, color)),
+        Verb::Grade { challenge, submissions, batch, run, output, min_score, changed_since } => {
             output::Destinations::from_matches(sub, &output).and_then(|destinations| {
                 grade::run(&grade::Request {
                     challenge: &challenge,
@@ -59,6 +58,7 @@ pub fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
                     default_format: output.formats.is_empty() && output.outputs.is_empty(),
                     color,
                     min_score,
+                    changed_since: changed_since.as_deref(),
                 })
             })
         }

@@ -224,6 +224,7 @@ pub fn new_report(challenge: &LoadedChallenge, dir: &Path, mode: Mode, seed: u64
         duration: 0.0,
         benches: Vec::new(),
         manifest: None,
+        protected_changes: None,
     }
 }
 

@@ -92,7 +92,7 @@ pub fn outputs(set: &ReportSet) -> String {
     } else {
         0.0
     };
-    let passed = !set.reports.is_empty() && set.reports.iter().all(Report::all_passed);
+    let passed = !set.reports.is_empty() && set.reports.iter().all(|r| r.all_passed() && r.protected_changes.is_none());
     format!(
         "score={}\nmax-score={}\npercent={}\npassed={passed}\n",
         format_points(score),
@@ -151,10 +151,11 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// One annotation per failed build or failing case (accepted and skipped cases aside), in report order.
+/// One annotation per changed protected file of the challenge (first, so the limit never hides them),
+/// then one per failed build or failing case (accepted and skipped cases aside), in report order.
 #[must_use]
 pub fn annotations(set: &ReportSet, workspace: Option<&Path>) -> Vec<Annotation> {
-    let mut all = Vec::new();
+    let mut all = protected_annotations(set, workspace);
     for report in &set.reports {
         let submission = Path::new(&report.submission.path);
         if !report.build.ok {
@@ -176,6 +177,32 @@ pub fn annotations(set: &ReportSet, workspace: Option<&Path>) -> Vec<Annotation>
                 }
                 all.push(case_annotation(report, group, case, submission, workspace));
             }
+        }
+    }
+    all
+}
+
+/// An `::error` on each protected file a report names, once even when several reports name it.
+fn protected_annotations(set: &ReportSet, workspace: Option<&Path>) -> Vec<Annotation> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut all = Vec::new();
+    for changes in set.reports.iter().filter_map(|r| r.protected_changes.as_ref()) {
+        for file in &changes.files {
+            let path = Path::new(&changes.repository).join(file);
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            all.push(Annotation {
+                level: Level::Error,
+                file: Some(relative_to_workspace(&path, workspace)),
+                line: None,
+                title: "takehome: a protected file of the challenge was changed".to_string(),
+                message: visible(&format!(
+                    "{file} changed since {}: a submission must not edit the challenge it is graded against \
+                     (its spec, cases or tests), so this result cannot be trusted.",
+                    changes.since
+                )),
+            });
         }
     }
     all
@@ -453,6 +480,27 @@ mod tests {
             lines[1]
                 .starts_with("::error file=challenge/challenge.toml,line=10,title=alice%3A links / deep-tree (TLE)")
         );
+    }
+
+    #[test]
+    fn changed_protected_files_are_annotated_first_and_once_and_the_step_does_not_pass() {
+        let workspace = Workspace::new();
+        let mut report = workspace.report();
+        report.groups.clear();
+        report.protected_changes = Some(crate::batch::protected::ProtectedChanges {
+            since: "origin/main".into(),
+            repository: workspace.root.path().display().to_string(),
+            files: vec!["challenge/challenge.toml".into()],
+        });
+        let out = run(&sample::set(vec![report.clone(), report]), &workspace.env());
+        assert_eq!(
+            out,
+            "::error file=challenge/challenge.toml,title=takehome%3A a protected file of the challenge was changed::\
+             challenge/challenge.toml changed since origin/main: a submission must not edit the challenge it is \
+             graded against (its spec, cases or tests), so this result cannot be trusted.\n"
+        );
+        let outputs = std::fs::read_to_string(workspace.root.path().join("output.txt")).expect("outputs");
+        assert!(outputs.contains("passed=false\n"), "{outputs}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{CaseResult, Feedback, GroupResult, LimitHit, Mode, Report, ReportSet, Verdict};
+use crate::batch::protected::ProtectedChanges;
 use crate::spec::{Bytes, Seconds, Visibility};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -166,6 +167,27 @@ fn write_header(out: &mut String, report: &Report, style: Style) {
         writeln!(out, "seed: {} {}", report.seed, style.paint(DIM, &format!("(rerun with --seed {})", report.seed)));
     if !report.sandbox.is_empty() {
         let _ = writeln!(out, "{}", style.paint(DIM, &format!("sandbox: {}", visible_controls(&report.sandbox))));
+    }
+    if let Some(changes) = &report.protected_changes {
+        write_protected_changes(out, changes, style);
+    }
+}
+
+/// Protected files listed in full up to this many; past it, the rest are counted.
+const MAX_PROTECTED_LISTED: usize = 20;
+
+fn write_protected_changes(out: &mut String, changes: &ProtectedChanges, style: Style) {
+    let warning = format!(
+        "PROTECTED FILES CHANGED since {}: the challenge this was graded against was edited, so the result \
+         cannot be trusted:",
+        visible_controls(&changes.since)
+    );
+    let _ = writeln!(out, "{}", style.paint(&format!("{BOLD};{RED}"), &warning));
+    for file in changes.files.iter().take(MAX_PROTECTED_LISTED) {
+        let _ = writeln!(out, "  {}", visible_controls(file));
+    }
+    if changes.files.len() > MAX_PROTECTED_LISTED {
+        let _ = writeln!(out, "  and {} more", plural(changes.files.len() - MAX_PROTECTED_LISTED, "file"));
     }
 }
 
@@ -489,6 +511,23 @@ mod tests {
         assert_eq!(lines[1], "submission: alice (python: found main.py) · build ok (cached)");
         assert_eq!(lines[2], "seed: 1234 (rerun with --seed 1234)");
         assert_eq!(lines[3], "sandbox: namespaces, rlimits");
+    }
+
+    #[test]
+    fn changed_protected_files_are_flagged_in_the_header() {
+        let mut report = sample::report(Mode::Test);
+        assert!(!plain(&report).contains("PROTECTED"));
+        report.protected_changes = Some(ProtectedChanges {
+            since: "origin/main".into(),
+            repository: "/repo".into(),
+            files: vec!["challenge/cases/a.ans".into(), "challenge/challenge.toml".into()],
+        });
+        let text = plain(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[4].starts_with("PROTECTED FILES CHANGED since origin/main: "), "{text}");
+        assert_eq!(lines[5..7], ["  challenge/cases/a.ans", "  challenge/challenge.toml"]);
+        let coloured = render(&report, HumanOptions { color: true });
+        assert!(coloured.contains("\u{1b}[1;31mPROTECTED FILES CHANGED"), "{coloured}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::human::{format_percent, format_points, visible_controls};
 use super::{CaseResult, Feedback, GroupResult, Mode, Report, ReportSet, Verdict};
+use crate::batch::protected::ProtectedChanges;
 use crate::spec::Visibility;
 
 /// GitHub refuses comments over 65 536 characters; stay clear of that with the notes added around the blocks.
@@ -57,7 +58,8 @@ pub fn render(set: &ReportSet) -> String {
 }
 
 fn write_heading(out: &mut String, set: &ReportSet) {
-    let mark = if !set.reports.is_empty() && set.reports.iter().all(Report::all_passed) { "✅" } else { "❌" };
+    let trusted_pass = |r: &Report| r.all_passed() && r.protected_changes.is_none();
+    let mark = if !set.reports.is_empty() && set.reports.iter().all(trusted_pass) { "✅" } else { "❌" };
     match set.reports.first() {
         Some(first) if set.reports.iter().all(|r| r.challenge.id == first.challenge.id) => {
             let _ = writeln!(
@@ -118,6 +120,9 @@ fn submission_section(report: &Report) -> String {
         fraction(report.score, report.max_score),
         format_percent(report)
     );
+    if let Some(changes) = &report.protected_changes {
+        write_protected_changes(&mut out, changes);
+    }
     if report.build.ok {
         let _ = writeln!(out, "Seed {} (rerun with `--seed {}`).", report.seed, report.seed);
     }
@@ -151,6 +156,26 @@ fn submission_section(report: &Report) -> String {
         let _ = writeln!(out, "| {name} | {} | {cases} | {mark} |", fraction(group.points, group.max_points));
     }
     out
+}
+
+/// Protected files listed in full up to this many; past it, the rest are counted.
+const MAX_PROTECTED_LISTED: usize = 50;
+
+/// A warning that the branch edits the challenge it was graded against, above everything else.
+fn write_protected_changes(out: &mut String, changes: &ProtectedChanges) {
+    let _ = writeln!(
+        out,
+        "> ⚠️ **Protected files changed** since {}: this branch edits the challenge it was graded against \
+         (its spec, cases or tests), so this result cannot be trusted.\n>",
+        inline(&changes.since)
+    );
+    for file in changes.files.iter().take(MAX_PROTECTED_LISTED) {
+        let _ = writeln!(out, "> - {}", inline(file));
+    }
+    if changes.files.len() > MAX_PROTECTED_LISTED {
+        let _ = writeln!(out, "> - and {}", plural(changes.files.len() - MAX_PROTECTED_LISTED, "more file"));
+    }
+    out.push('\n');
 }
 
 /// One collapsible block per thing that went wrong: the build, or each failing case.
@@ -385,6 +410,22 @@ mod tests {
         assert!(text.starts_with("## ❌ takehome: dedup — Duplicate files\n\n"), "{text}");
         assert!(text.contains("| alice | python | ok (cached) | 10/45 (22%) | ❌ |\n"), "{text}");
         assert!(text.contains("| bob | rust | failed | 0/45 (0%) | ❌ |\n"), "{text}");
+    }
+
+    #[test]
+    fn changed_protected_files_get_a_warning_and_a_failing_heading() {
+        let mut report = sample::report(Mode::Test);
+        report.groups.clear();
+        assert!(render(&sample::set(vec![report.clone()])).starts_with("## ✅"));
+        report.protected_changes = Some(ProtectedChanges {
+            since: "origin/main".into(),
+            repository: "/repo".into(),
+            files: vec!["challenge/cases/a_b.ans".into(), "challenge/challenge.toml".into()],
+        });
+        let text = render(&sample::set(vec![report]));
+        assert!(text.starts_with("## ❌"), "{text}");
+        assert!(text.contains("> ⚠️ **Protected files changed** since origin/main: "), "{text}");
+        assert!(text.contains("> - challenge/cases/a\\_b.ans\n> - challenge/challenge.toml\n\n"), "{text}");
     }
 
     #[test]

@@ -156,6 +156,10 @@ pub struct Report {
     /// see `takehome verify`. Absent in results written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<crate::batch::manifest::Manifest>,
+    /// The challenge's protected files (spec, cases, tests) this branch changed, with `--changed-since`:
+    /// a pull request that edits what it is graded against. Absent when none changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected_changes: Option<crate::batch::protected::ProtectedChanges>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

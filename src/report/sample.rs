@@ -118,6 +118,7 @@ pub fn report(mode: Mode) -> Report {
         duration: 2.5,
         benches: Vec::new(),
         manifest: None,
+        protected_changes: None,
     }
 }
 

@@ -16,7 +16,7 @@ use crate::run::protocol::network::{Latency, NetworkConfig};
 use crate::run::protocol::node::NodeCommand;
 use crate::run::protocol::workloads::{self, Problem};
 use crate::sandbox::{Confinement, RunLimits};
-use crate::spec::protocol::{Bound, Sweep};
+use crate::spec::protocol::{Bound, Sweep, round};
 use crate::spec::{Aggregation, LatencyDistribution, LoadedChallenge, Partition, Protocol, Seconds, Stage, Visibility};
 use crate::submission::Built;
 
@@ -497,11 +497,6 @@ fn problem_with_ops(problem: &Problem, run: &RunResult) -> String {
 
 /// History entries shown per problem.
 const OPS_SHOWN: usize = 6;
-
-fn round(value: f64) -> String {
-    let rounded = (value * 1000.0).round() / 1000.0;
-    format!("{rounded}")
-}
 
 /// Writes history, trace and node logs into `folder` and records where; a failure to write is a note.
 fn keep_files(case: &mut CaseResult, folder: &Path, challenge: &str, stage: &Stage, run: &RunResult) {

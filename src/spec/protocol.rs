@@ -231,10 +231,12 @@ impl Bound {
     }
 }
 
-/// A figure without needless decimals: `30`, `2.5`, `37141.29` -> `37141.3`.
-fn round(value: f64) -> String {
-    let text = format!("{:.1}", (value * 10.0).round() / 10.0);
-    text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
+/// A figure without needless decimals: `30`, `2.5`, `0.99`, `0.931`, `37141.29` -> `37141.3`.
+pub(crate) fn round(value: f64) -> String {
+    let decimals = if value.abs() >= 100.0 { 1 } else { 3 };
+    let text = format!("{value:.decimals$}");
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "-0" { "0".to_owned() } else { trimmed.to_owned() }
 }
 
 /// Checks a stage on its own; returns what is wrong, in words.
@@ -356,6 +358,12 @@ pub(super) fn check_stage(stage: &Stage) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn figures_keep_the_decimals_that_matter() {
+        let shown: Vec<String> = [30.0, 2.5, 0.99, 0.931_49, 37_141.29, 0.000_1, -0.000_1].map(round).into();
+        assert_eq!(shown, ["30", "2.5", "0.99", "0.931", "37141.3", "0", "0"]);
+    }
+
     use super::*;
 
     fn stage(extra: &str) -> Result<Stage, String> {
@@ -430,7 +438,7 @@ mod tests {
         // The absolute limit stays when it is the tighter one.
         assert_eq!(bound.against(100.0).at_least, Some(100.0));
         let latency = Bound { reference_at_most: Some(2.0), ..Bound::absolute(None, None) }.against(3.25);
-        assert_eq!(latency.describe(), "at most 6.5 (at most 2× the reference's 3.3)");
+        assert_eq!(latency.describe(), "at most 6.5 (at most 2× the reference's 3.25)");
         assert!(stage("[expect]\nthroughput = { reference_at_least = 0 }\n").unwrap_err().contains("positive"));
     }
 }

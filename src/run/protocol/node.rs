@@ -334,12 +334,16 @@ fn read_messages(stdout: impl Read, source: Source, name: &str, events: &SyncSen
             let _ = events.send(source.event(NodeEventKind::Malformed(error)));
             break;
         } else {
+            let complete = line.ends_with(b"\n");
             let text = line.strip_suffix(b"\n").unwrap_or(&line);
             let text = text.strip_suffix(b"\r").unwrap_or(text);
-            source.event(match parse_line(name, line_number, text) {
-                Ok(message) => NodeEventKind::Message(message),
-                Err(error) => NodeEventKind::Malformed(error),
-            })
+            match parse_line(name, line_number, text) {
+                Ok(message) => source.event(NodeEventKind::Message(message)),
+                // Output that ends mid-line is a process killed while writing (e.g. over its memory
+                // limit): its end, not a malformed message, is what to report.
+                Err(_) if !complete => break,
+                Err(error) => source.event(NodeEventKind::Malformed(error)),
+            }
         };
         if events.send(event).is_err() {
             return;
