@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Takehome, fixture};
+use common::{Takehome, copy_dir, fixture, git};
 
 fn sum() -> String {
     fixture("challenges/sum").display().to_string()
@@ -46,18 +46,6 @@ fn slow_python(dir: &Path, seconds: f64) {
         format!("import time\ntime.sleep({seconds})\na, b = map(int, input().split())\nprint(a + b)\n"),
     )
     .unwrap();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -201,18 +189,6 @@ fn archives_are_unpacked_and_graded_under_their_stem() {
     assert_eq!(named, [("yan", 100.0), ("zoe", 100.0)]);
     assert_eq!(reports[1]["manifest"]["source"]["kind"], "archive");
     assert!(reports[1]["submission"]["path"].as_str().unwrap().ends_with("subs/zoe.zip"));
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]

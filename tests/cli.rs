@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Takehome, fixture, repo, verdict};
+use common::{Takehome, copy_dir, fixture, repo, verdict};
 
 fn sum() -> String {
     fixture("challenges/sum").display().to_string()
@@ -284,19 +284,6 @@ fn usage_errors_exit_2() {
         .expect_code(2);
     assert!(run.stderr().contains("more than one --format"), "{}", run.stderr());
     assert!(repo().join("Cargo.toml").exists());
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every path with its size and modification time.

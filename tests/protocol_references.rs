@@ -3,9 +3,12 @@
 //! Python references only (they need no build); the Rust references are checked to build offline.
 //! Timeouts here only bound hangs; nothing asserts on timing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::copy_dir;
 use takehome::run::protocol::harness::{self, HarnessConfig, HarnessError, Load, Nemesis, Phase, RunResult};
 use takehome::run::protocol::network::Latency;
 use takehome::run::protocol::node::NodeCommand;
@@ -176,20 +179,6 @@ fn serde_json_is_cached() -> bool {
             .flatten()
             .any(|crate_file| crate_file.file_name().to_string_lossy().starts_with("serde_json-1."))
     })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create");
-    for entry in std::fs::read_dir(from).expect("read").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            if entry.file_name() != "target" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 #[test]

@@ -85,11 +85,14 @@ pub fn export(repo: &Path, commit: &str, into: &Path) -> Result<Unpacked, GitErr
     Ok(unpacked?)
 }
 
+/// For tests that make repositories.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(super) mod test_support {
+    use std::path::Path;
+    use std::process::{Command, Stdio};
 
-    fn run_git(dir: &Path, args: &[&str]) {
+    /// Runs git in `dir` as a throwaway identity; panics when it fails.
+    pub fn run_git(dir: &Path, args: &[&str]) {
         let status = Command::new("git")
             .arg("-C")
             .arg(dir)
@@ -98,9 +101,16 @@ mod tests {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .unwrap();
+            .expect("git runs");
         assert!(status.success(), "git {args:?}");
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::test_support::run_git;
 
     #[test]
     fn exports_the_tree_of_a_tag_and_leaves_the_repository_alone() {

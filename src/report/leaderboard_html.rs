@@ -10,8 +10,9 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use super::human::{format_points, visible_controls};
+use super::human::format_points;
 use super::leaderboard::{Leaderboard, Row, Stage, bench_text, fraction, group_text, optional_points};
+use super::protocol_html::escape;
 use crate::report::Verdict;
 
 /// The SVG coordinate system of the histogram (scaled to the page's width).
@@ -448,21 +449,6 @@ fn clip(text: &str, limit: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in visible_controls(text).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

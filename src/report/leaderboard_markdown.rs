@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::human::visible_controls;
 use super::leaderboard::{Leaderboard, bench_text, fraction, group_text};
+use super::markdown::inline;
 
 #[must_use]
 pub fn render(board: &Leaderboard) -> String {
@@ -70,25 +70,6 @@ fn distribution(out: &mut String, board: &Leaderboard) {
         let bar = "█".repeat((count * 20).div_ceil(most));
         let _ = writeln!(out, "| {range} | {count} | {bar} |");
     }
-}
-
-/// Text for paragraphs and table cells: one line, every character Markdown or HTML could act on escaped.
-fn inline(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in visible_controls(text).chars() {
-        match c {
-            '\n' | '\t' => out.push(' '),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' | '~' | '$' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

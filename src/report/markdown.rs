@@ -321,7 +321,7 @@ fn truncate(line: &str, max_bytes: usize, keep: Keep) -> &str {
 }
 
 /// Text for Markdown paragraphs and table cells: one line, every character Markdown or HTML could act on escaped.
-fn inline(text: &str) -> String {
+pub(crate) fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in visible_controls(text).chars() {
         match c {

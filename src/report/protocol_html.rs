@@ -1041,7 +1041,7 @@ fn bucket_label(axis: &TimeAxis, bucket: usize) -> String {
 // Text.
 
 /// Text safe inside an element or a quoted attribute, control characters made visible.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for c in visible_controls(text).chars() {
         match c {
