@@ -14,6 +14,7 @@ pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod score;
+pub mod scratch;
 pub mod similarity;
 pub mod spec;
 pub mod submission;

@@ -446,3 +446,23 @@ fn similar_ranks_a_disguised_copy_first_and_says_so_in_its_exit_code() {
     let first_row = run.stdout().lines().find(|line| line.contains("alice")).unwrap_or_default().to_owned();
     assert!(first_row.contains("alice-copy"), "the copy pairs with its original first:\n{}", run.stdout());
 }
+
+#[test]
+fn similar_reads_archives_as_grade_does() {
+    let work = tempfile::tempdir().expect("temp dir");
+    copy_dir(&fixture("similarity/wordfreq/alice-copy"), &work.path().join("copy"));
+    let archive = work.path().join("copy.tar.gz");
+    let packed = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(work.path())
+        .arg("copy")
+        .status()
+        .expect("tar runs");
+    assert!(packed.success());
+    let original = fixture("similarity/wordfreq/alice").display().to_string();
+    let run = Takehome::new().args(["similar", &original, &archive.display().to_string()]).run();
+    assert_eq!(run.code(), 1, "the archive's copy is found\n{}\n{}", run.stdout(), run.stderr());
+    assert!(run.stdout().contains("copy.tar.gz"), "{}", run.stdout());
+}

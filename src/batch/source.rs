@@ -158,7 +158,7 @@ impl Submission {
     /// what is reported about the folder carries the submission's name).
     pub fn materialize(&self) -> Result<Materialized, SourceError> {
         let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let temp = || tempfile::Builder::new().prefix("takehome-submission-").tempdir().map_err(SourceError::Temp);
+        let temp = || crate::scratch::folder("submission").map_err(SourceError::Temp);
         match &self.origin {
             Origin::Folder(path) => Ok(Materialized {
                 dir: path.clone(),

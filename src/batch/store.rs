@@ -125,21 +125,7 @@ pub fn sync_folder(dir: &Path) {
 
 /// Removes `.takehome-result-<pid>-*.tmp` files whose process is gone (a grader killed mid-write).
 fn clean_leftovers(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else { continue };
-        let Some(pid) = rest.split('-').next().and_then(|pid| pid.parse::<u32>().ok()) else { continue };
-        if !name.ends_with(".tmp") || process_alive(pid) {
-            continue;
-        }
-        let _ = std::fs::remove_file(entry.path());
-    }
-}
-
-fn process_alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
+    crate::scratch::remove_orphans(dir, TEMP_PREFIX);
 }
 
 #[cfg(test)]

@@ -60,8 +60,8 @@ pub fn params_text(bench: &Bench) -> BTreeMap<String, String> {
 /// Runs the generator and lays out the working folder as a batch case's (see `run::batch`).
 pub fn prepare(challenge: &LoadedChallenge, bench: &Bench, seed: u64) -> Result<Workload, String> {
     let io = |what: &str, error: std::io::Error| format!("{what}: {error}");
-    let dir = tempfile::Builder::new().prefix("takehome-bench-").tempdir().map_err(|e| io("a working folder", e))?;
-    let scratch = tempfile::Builder::new().prefix("takehome-gen-").tempdir().map_err(|e| io("a scratch folder", e))?;
+    let dir = crate::scratch::folder("bench").map_err(|e| io("a working folder", e))?;
+    let scratch = crate::scratch::folder("gen").map_err(|e| io("a scratch folder", e))?;
     let out = scratch.path();
     let spec = &bench.workload;
     match spec.generator.strip_prefix("builtin:") {

@@ -239,7 +239,7 @@ fn unreadable(
     error: &source::SourceError,
     options: &Options,
 ) -> Report {
-    let empty = tempfile::Builder::new().prefix("takehome-unreadable-").tempdir();
+    let empty = crate::scratch::folder("unreadable");
     let mut report = match &empty {
         Ok(empty) => {
             let dir = empty.path().join(&submission.name);

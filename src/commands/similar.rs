@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::UsageError;
+use crate::batch::source::{self, Materialized};
 use crate::exit_codes;
 use crate::similarity::{self, Cohort, Input, Request, Settings};
 
@@ -56,7 +57,7 @@ Exit codes: 0 no pair reaches the threshold, 1 some pair does, 2 usage error, 3 
 
 /// Runs `takehome similar`; the exit code says whether any pair reached the threshold.
 pub fn run(args: &SimilarArgs) -> anyhow::Result<i32> {
-    let inputs = inputs(args)?;
+    let (inputs, _unpacked) = inputs(args)?;
     if let Some(base) = &args.base
         && !base.exists()
     {
@@ -102,56 +103,40 @@ pub fn run(args: &SimilarArgs) -> anyhow::Result<i32> {
     Ok(if flagged { exit_codes::FAILED } else { exit_codes::PASSED })
 }
 
-/// The submissions named on the command line, in order, each folder once.
-fn inputs(args: &SimilarArgs) -> anyhow::Result<Vec<Input>> {
+/// The submissions named on the command line (folders, or archives unpacked into temporary folders that
+/// live as long as the returned guards), in order, each once.
+fn inputs(args: &SimilarArgs) -> anyhow::Result<(Vec<Input>, Vec<Materialized>)> {
     let mut inputs = Vec::new();
-    for path in &args.submissions {
-        if !path.exists() {
-            return Err(UsageError(format!("{}: no such submission", path.display())).into());
-        }
-        inputs.push(Input { name: path.display().to_string(), path: path.clone(), cohort: Cohort::Current });
-    }
-    for folder in &args.from {
-        inputs.extend(subfolders(folder, "--from", Cohort::Current)?);
-    }
-    for folder in &args.against {
-        inputs.extend(subfolders(folder, "--against", Cohort::Earlier)?);
-    }
+    let mut unpacked = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    inputs.retain(|input| {
-        let key = std::fs::canonicalize(&input.path).unwrap_or_else(|_| input.path.clone());
-        let first = seen.insert(key);
-        if !first {
-            eprintln!("warning: {} is given twice; compared once", input.path.display());
+    let batches =
+        [(Cohort::Current, &args.submissions[..], &args.from[..]), (Cohort::Earlier, &[][..], &args.against[..])];
+    for (cohort, paths, from) in batches {
+        let submissions = source::collect(paths, from, None).map_err(|error| -> anyhow::Error {
+            if error.is_usage() { UsageError(error.to_string()).into() } else { error.into() }
+        })?;
+        for submission in submissions {
+            let key = std::fs::canonicalize(submission.path()).unwrap_or_else(|_| submission.path().to_path_buf());
+            if !seen.insert(key) {
+                eprintln!("warning: {} is given twice; compared once", submission.display());
+                continue;
+            }
+            let materialized =
+                submission.materialize().with_context(|| format!("cannot read {}", submission.display()))?;
+            inputs.push(Input { name: submission.display(), path: materialized.dir.clone(), cohort });
+            unpacked.push(materialized);
         }
-        first
-    });
+    }
     let current = inputs.iter().filter(|i| i.cohort == Cohort::Current).count();
     if current == 0 || inputs.len() < 2 {
         return Err(UsageError(
-            "similar needs at least two submissions (folders, --from <folder of submissions>), or one and --against"
+            "similar needs at least two submissions (folders or archives, --from <folder of submissions>), or one \
+             and --against"
                 .into(),
         )
         .into());
     }
-    Ok(inputs)
-}
-
-/// Every subfolder of `folder`, by name; hidden ones are left out.
-fn subfolders(folder: &Path, flag: &str, cohort: Cohort) -> anyhow::Result<Vec<Input>> {
-    let entries =
-        std::fs::read_dir(folder).map_err(|error| UsageError(format!("{flag} {}: {error}", folder.display())))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') || !entry.path().is_dir() {
-            continue;
-        }
-        found.push(entry.path());
-    }
-    found.sort();
-    Ok(found.into_iter().map(|path| Input { name: path.display().to_string(), path, cohort }).collect())
+    Ok((inputs, unpacked))
 }
 
 fn write(path: &Path, contents: &str) -> anyhow::Result<()> {

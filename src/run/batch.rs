@@ -381,7 +381,7 @@ fn read_output_file(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 fn prepare(challenge: &LoadedChallenge, plan: &CasePlan) -> Result<Prepared, JudgeFault> {
-    let workdir = tempfile::Builder::new().prefix("takehome-run-").tempdir()?;
+    let workdir = crate::scratch::folder("run")?;
     let spec = &challenge.spec;
     let mut prepared = Prepared {
         workdir,
@@ -424,7 +424,7 @@ fn prepare(challenge: &LoadedChallenge, plan: &CasePlan) -> Result<Prepared, Jud
         }
         Source::Generated { group, generate, seed } => {
             let generate = &spec.groups[group].generated[generate];
-            let scratch = tempfile::Builder::new().prefix("takehome-gen-").tempdir()?;
+            let scratch = crate::scratch::folder("gen")?;
             let out = scratch.path();
             match generate.generator.strip_prefix("builtin:") {
                 Some(name) => generate::run_builtin(name, seed, &generate.params, out)?,
@@ -465,7 +465,7 @@ fn prepare(challenge: &LoadedChallenge, plan: &CasePlan) -> Result<Prepared, Jud
 
 /// Written cases with inline text still need files for an external checker.
 fn write_scratch_files(prepared: &mut Prepared) -> Result<(), JudgeFault> {
-    let scratch = tempfile::Builder::new().prefix("takehome-case-").tempdir()?;
+    let scratch = crate::scratch::folder("case")?;
     if prepared.answer_file.is_none()
         && let Some(expected) = &prepared.expected_stdout
     {

@@ -26,7 +26,7 @@ pub fn run_checker(
     if !checker.is_file() {
         return judge_error(format!("checker {} does not exist", checker.display()));
     }
-    let feedback = match tempfile::Builder::new().prefix("takehome-feedback-").tempdir() {
+    let feedback = match crate::scratch::folder("feedback") {
         Ok(dir) => dir,
         Err(error) => return judge_error(format!("cannot make a feedback folder for the checker: {error}")),
     };

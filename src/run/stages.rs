@@ -174,7 +174,7 @@ fn run_stage(
         return case;
     };
     let config = harness_config(protocol, stage, seed);
-    let data = match tempfile::Builder::new().prefix("takehome-nodes-").tempdir() {
+    let data = match crate::scratch::folder("nodes") {
         Ok(data) => data,
         Err(error) => {
             case.reason = format!("could not make the nodes' data folder: {error}");

@@ -86,10 +86,8 @@ pub fn load(name_or_path: &str) -> Result<LoadedChallenge, SpecError> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no challenge.toml in this folder"),
         });
     }
-    let temp = tempfile::Builder::new()
-        .prefix("takehome-challenge-")
-        .tempdir()
-        .map_err(|source| SpecError::Read { path: std::env::temp_dir(), source })?;
+    let temp =
+        crate::scratch::folder("challenge").map_err(|source| SpecError::Read { path: std::env::temp_dir(), source })?;
     let dir = bundled::extract(name_or_path, temp.path())
         .map_err(|source| SpecError::Read { path: temp.path().to_path_buf(), source })?;
     let mut loaded = load_dir(&dir)?;
