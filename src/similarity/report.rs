@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Analysis, Cohort, Fragment, Pair, Side, Submission};
 
-pub const SIMILARITY_DEFINITION: &str = "2 * shared / (fingerprints of left + fingerprints of right), distinct fingerprints, starter code excluded (as Dolos)";
+pub const SIMILARITY_DEFINITION: &str = "2 * shared / (fingerprints of left + fingerprints of right), distinct fingerprints, without the starter code's when --base gives it (as Dolos)";
 pub const CONTAINMENT_DEFINITION: &str = "shared / min(fingerprints of left, fingerprints of right)";
 
 #[derive(Debug, Serialize)]
