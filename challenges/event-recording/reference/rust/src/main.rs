@@ -17,6 +17,7 @@
 mod codec;
 mod protocol;
 mod replication;
+mod sketch;
 mod store;
 mod wal;
 

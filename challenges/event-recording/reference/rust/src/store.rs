@@ -12,13 +12,16 @@
 //!   operations per bucket in the window, whatever the number of events.
 //! - The app as a whole (`count` without `name`, `distinct` and dedup): per second, the same sorted
 //!   offsets over all its names, with each event's 32-bit user hash and 64-bit id hash alongside (14 bytes
-//!   an event). `distinct` collects the user hashes of the window in a set. See DESIGN.md for why this
-//!   rather than HyperLogLog.
+//!   an event). `distinct` collects the user hashes of the window in a set while the window holds fewer
+//!   than [`EXACT_DISTINCT_BELOW`] events; above, it merges the HyperLogLog sketches ([`Sketch`], one per
+//!   app and minute) of the minutes wholly inside the window and adds the users of its edges to them.
+//!   See DESIGN.md for the trade.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::codec::{hash64, Fact};
+use crate::sketch::Sketch;
 
 /// A hasher for keys that are already good hashes (used as they are) and for short strings (hashed with
 /// [`hash64`], quicker than std's SipHash; nothing here needs its resistance to chosen keys).
@@ -49,6 +52,11 @@ type Quickly = BuildHasherDefault<Quick>;
 const SERIES_BUCKET_MS: i64 = 10_000;
 /// Buckets of an app's events (all names: many more per ms) span one second.
 const APP_BUCKET_MS: i64 = 1000;
+/// Each app has a distinct-user sketch per this many ms of `ts`.
+const SKETCH_MS: i64 = 60_000;
+/// Windows with fewer events than this get an exact `distinct` (a set of their users: at most a few
+/// milliseconds); larger ones are estimated from the sketches, in time that does not grow with them.
+pub const EXACT_DISTINCT_BELOW: u64 = 100_000;
 
 /// The buckets of width `width` a window `[from, to)` touches.
 fn window(width: i64, from: i64, to: i64) -> Option<(i64, i64)> {
@@ -142,6 +150,7 @@ struct App {
     /// Series of each event name of this app.
     names: HashMap<String, u32, Quickly>,
     seconds: BTreeMap<i64, AppSecond>,
+    minutes: BTreeMap<i64, Sketch>,
 }
 
 impl App {
@@ -197,7 +206,12 @@ impl Store {
             Some(&number) => number,
             None => {
                 let number = self.apps.len() as u32;
-                self.apps.push(App { name: app.to_owned(), names: HashMap::default(), seconds: BTreeMap::new() });
+                self.apps.push(App {
+                    name: app.to_owned(),
+                    names: HashMap::default(),
+                    seconds: BTreeMap::new(),
+                    minutes: BTreeMap::new(),
+                });
                 self.app_numbers.insert(app.to_owned(), number);
                 number
             }
@@ -220,10 +234,11 @@ impl Store {
     pub fn insert(&mut self, fact: &Fact) -> bool {
         let series = &mut self.series[fact.series as usize];
         let (second, ms) = split(APP_BUCKET_MS, fact.ts);
-        let events = self.apps[series.app as usize].seconds.entry(second).or_default();
-        if !events.add(ms, fact.id, fact.user) {
+        let app = &mut self.apps[series.app as usize];
+        if !app.seconds.entry(second).or_default().add(ms, fact.id, fact.user) {
             return false;
         }
+        app.minutes.entry(fact.ts.div_euclid(SKETCH_MS)).or_insert_with(Sketch::new).add(fact.user);
         series.counts.add(fact.ts);
         self.events += 1;
         self.latest = self.latest.max(fact.ts);
@@ -271,9 +286,25 @@ impl Store {
     /// Different users among the events of `app` with `from <= ts < to`.
     pub fn distinct(&self, app: &str, from: i64, to: i64) -> u64 {
         let Some(app) = self.app(app) else { return 0 };
-        let mut users: HashSet<u32, Quickly> = HashSet::default();
-        app.users_in(from, to, |some| users.extend(some));
-        users.len() as u64
+        let mut events = 0;
+        app.users_in(from, to, |users| events += users.len() as u64);
+        // The minutes wholly inside the window: [first, end).
+        let first = from.div_euclid(SKETCH_MS) + i64::from(from.rem_euclid(SKETCH_MS) != 0);
+        let end = to.div_euclid(SKETCH_MS);
+        if events < EXACT_DISTINCT_BELOW || first >= end {
+            let mut users: HashSet<u32, Quickly> = HashSet::default();
+            app.users_in(from, to, |some| users.extend(some));
+            return users.len() as u64;
+        }
+        let mut sketch = Sketch::new();
+        for minute in app.minutes.range(first..end).map(|(_, minute)| minute) {
+            sketch.merge(minute);
+        }
+        let edges = [(from, first * SKETCH_MS), (end * SKETCH_MS, to)];
+        for (edge_from, edge_to) in edges {
+            app.users_in(edge_from, edge_to, |users| users.iter().for_each(|user| sketch.add(*user)));
+        }
+        sketch.estimate().round() as u64
     }
 
     /// The `k` names of `app` with most events in the window, highest first, ties by name.
@@ -399,6 +430,33 @@ mod tests {
         assert_eq!(store.distinct("a", 0, 10_000), 3);
         assert_eq!(store.distinct("b", 0, 10_000), 1);
         assert_eq!(store.distinct("c", 0, 10_000), 0);
+    }
+
+    #[test]
+    fn a_wide_window_is_estimated_from_the_sketches_within_two_percent() {
+        let mut store = Store::default();
+        let mut users_by_ts = Vec::new();
+        for id in 0..400_000u64 {
+            let ts = 1_700_000_000_000 + (id as i64) * 3 / 4;
+            let user = (id.wrapping_mul(0x9e37_79b9) % 250_000) as u32;
+            record(&mut store, id + 1, "a", "x", user, ts);
+            users_by_ts.push((ts, user));
+        }
+        let (from, to) = (1_700_000_012_345, 1_700_000_291_234);
+        let exact: HashSet<u32> =
+            users_by_ts.iter().filter(|(ts, _)| (from..to).contains(ts)).map(|(_, u)| *u).collect();
+        let estimate = store.distinct("a", from, to) as f64;
+        let error = (estimate - exact.len() as f64).abs() / exact.len() as f64;
+        assert!(error < 0.012, "estimated {estimate}, exactly {}: {:.2}% off", exact.len(), error * 100.0);
+        assert_eq!(
+            store.distinct("a", from, from + 60_000),
+            {
+                let window: HashSet<u32> =
+                    users_by_ts.iter().filter(|(ts, _)| (from..from + 60_000).contains(ts)).map(|(_, u)| *u).collect();
+                window.len() as u64
+            },
+            "a narrow window is exact"
+        );
     }
 
     #[test]
