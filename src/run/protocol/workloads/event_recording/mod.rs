@@ -210,13 +210,12 @@ impl EventRecording {
         } else {
             Query::Count { name: rng.chance(self.options.by_name).then(|| self.vocabulary.name(rng)) }
         };
-        let app = self.vocabulary.app(rng);
+        let app = &self.vocabulary.apps[usize::from(self.vocabulary.app(rng))];
         let (from, to) = self.window(rng);
         self.query_body(&query, app, from, to)
     }
 
-    fn query_body(&self, query: &Query, app: u16, from: i64, to: i64) -> Body {
-        let app = self.vocabulary.apps[usize::from(app)].clone();
+    fn query_body(&self, query: &Query, app: &str, from: i64, to: i64) -> Body {
         let body = match query {
             Query::Count { name: None } => Body::new("count"),
             Query::Count { name: Some(name) } => {
@@ -273,13 +272,12 @@ impl Workload for EventRecording {
             let windows = [(EPOCH_MS - 86_400_000, self.now_ms() + 86_400_000), self.window(&mut rng)];
             for (from, to) in windows {
                 for app in [0, 1.min(apps - 1), apps - 1] {
-                    questions.push(self.query_body(&query, app, from, to));
+                    questions.push(self.query_body(&query, &self.vocabulary.apps[usize::from(app)], from, to));
                 }
             }
         }
         // An app no event came from: every answer is zero (or an empty list).
-        questions
-            .push(self.query_body(&Query::Count { name: None }, 0, EPOCH_MS, self.now_ms() + 1).with("app", "app-00"));
+        questions.push(self.query_body(&Query::Count { name: None }, "app-00", EPOCH_MS, self.now_ms() + 1));
         self.final_rng = Some(rng);
         (0..node_ids.len()).flat_map(|node| questions.iter().map(move |body| (node, body.clone()))).collect()
     }
