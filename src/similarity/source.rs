@@ -8,9 +8,9 @@ use super::SimilarityError;
 /// Files larger than this are generated or vendored, not written by the candidate.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-/// Folders that hold build output, dependencies or tool state rather than the candidate's code.
-const SKIPPED_DIRS: &[&str] =
-    &["target", "node_modules", "__pycache__", "build", "dist", "obj", "vendor", "venv", "site-packages"];
+/// Folders that hold build output, dependencies or vendored code rather than the candidate's own, beyond
+/// those a build leaves out anyway (`submission::tree::SKIPPED_DIRS`).
+const ALSO_SKIPPED_DIRS: &[&str] = &["build", "dist", "obj", "vendor", "venv", "site-packages"];
 
 /// How a file's comments and strings are written: enough for the generic lexer to drop the comments
 /// and keep each string one token.
@@ -112,7 +112,11 @@ fn walk(
         // symlink_metadata: a link is never followed, so a submission cannot pull in files from elsewhere.
         let Ok(metadata) = std::fs::symlink_metadata(&path) else { continue };
         if metadata.is_dir() {
-            if !name.starts_with('.') && !SKIPPED_DIRS.contains(&name.as_ref()) {
+            let left_out = |dirs: &[&str]| dirs.contains(&name.as_ref());
+            if !name.starts_with('.')
+                && !left_out(crate::submission::tree::SKIPPED_DIRS)
+                && !left_out(ALSO_SKIPPED_DIRS)
+            {
                 walk(root, &path, files, skipped)?;
             }
         } else if metadata.is_file() && Syntax::of(&path).is_some() {
