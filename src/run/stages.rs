@@ -328,7 +328,7 @@ fn judge_failure(error: &HarnessError) -> (Verdict, String) {
     let verdict = match error {
         HarnessError::NodeCrashed { .. } if out_of_memory => Verdict::MemoryLimit,
         HarnessError::NodeCrashed { limit_hit: Some(LimitHit::CpuTime), .. } => Verdict::TimeLimit,
-        HarnessError::Config(_) => Verdict::JudgeError,
+        HarnessError::Config(_) | HarnessError::Wait(_) => Verdict::JudgeError,
         HarnessError::InitTimedOut { .. } => Verdict::TimeLimit,
         HarnessError::Spawn { .. } | HarnessError::NodeCrashed { .. } => Verdict::RuntimeError,
         HarnessError::InitRefused { .. } | HarnessError::Setup { .. } | HarnessError::Malformed(_) => {

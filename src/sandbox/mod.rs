@@ -213,6 +213,23 @@ pub fn set_pipe_nonblocking(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
     set_nonblocking(fd.as_raw_fd())
 }
 
+/// Waits until one of `fds` can be read, or has reached its end, or `timeout` passes (an interrupted
+/// wait counts as passed); says which are ready, in the order given.
+pub fn wait_readable(fds: &[std::os::fd::BorrowedFd<'_>], timeout: Duration) -> io::Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> =
+        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+    let millis = i32::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+    // SAFETY: `polled` is a valid, initialised array of pollfd of the length we pass.
+    let ready = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, millis) };
+    if ready < 0 {
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+    Ok(polled.iter().map(|fd| fd.revents != 0).collect())
+}
+
 /// Makes just the folder `path` (not its contents) owned by the unprivileged user, so a run can
 /// create files in it while the inputs inside keep their owner and modes. Does nothing unless root.
 pub fn hand_over_folder(path: &std::path::Path) -> io::Result<()> {

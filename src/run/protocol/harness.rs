@@ -17,7 +17,6 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::io;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -27,7 +26,7 @@ use super::history::{History, OpKind, OpPhase};
 use super::message::{Body, LineError, Message, code_name, codes, is_definite};
 use super::nemesis::{self, Action, Fault, Timeline};
 use super::network::{NetEvent, NetEventKind, Network, NetworkConfig, random_halves, write_trace};
-use super::node::{EVENTS_QUEUED, NodeCommand, NodeEvent, NodeEventKind, NodeProcess};
+use super::node::{NodeCommand, NodeEvent, NodeProcess};
 use super::rng::Rng;
 use super::services::{Services, is_service};
 use super::workloads::{Validity, Workload};
@@ -46,8 +45,10 @@ const DIAGNOSTICS_KEPT: usize = 20;
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// How soon a node's stdin is offered what it did not take yet.
 const STDIN_RETRY: Duration = Duration::from_millis(1);
-/// Events handled between two looks at the clock.
-const EVENT_BATCH: usize = 256;
+/// Events handled before the harness issues what they free and flushes: a few at a time, so a node
+/// works on the first answers' follow-ups while the harness reads the rest (handling a whole burst
+/// first makes the two take turns, each idle half the time: 80k echo requests/s against 130k).
+const EVENTS_PER_LOOK: usize = 4;
 
 /// Everything a run needs besides the node command and the workload.
 #[derive(Debug, Clone)]
@@ -169,6 +170,8 @@ pub enum HarnessError {
     NodeCrashed { node: String, phase: Phase, status: Option<Status>, stderr_tail: String, limit_hit: Option<LimitHit> },
     #[error(transparent)]
     Malformed(LineError),
+    #[error("cannot wait for the nodes' output: {0}")]
+    Wait(io::Error),
 }
 
 /// A failed run and the seed that replays it.
@@ -472,8 +475,8 @@ struct Harness<'a> {
     nodes: Vec<NodeProcess>,
     states: Vec<NodeState>,
     node_ids: Vec<String>,
-    events: Receiver<NodeEvent>,
-    events_sender: SyncSender<NodeEvent>,
+    /// What the nodes wrote and the harness has not handled yet: node, incarnation, event.
+    events: VecDeque<(usize, u32, NodeEvent)>,
     network: Network,
     services: Services,
     clients: Vec<Client>,
@@ -512,10 +515,9 @@ impl<'a> Harness<'a> {
         }
         let node_ids: Vec<String> = (0..config.node_count).map(|i| format!("n{i}")).collect();
         nemesis::validate(&config.schedule, &node_ids).map_err(HarnessError::Config)?;
-        let (sender, events) = mpsc::sync_channel(EVENTS_QUEUED);
         let mut nodes = Vec::with_capacity(node_ids.len());
-        for (index, id) in node_ids.iter().enumerate() {
-            let node = NodeProcess::spawn(command, index, 0, id, sender.clone())
+        for id in &node_ids {
+            let node = NodeProcess::spawn(command, 0, id)
                 .map_err(|source| HarnessError::Spawn { node: id.clone(), source })?;
             nodes.push(node);
         }
@@ -548,8 +550,7 @@ impl<'a> Harness<'a> {
             states: vec![NodeState::Up; nodes.len()],
             nodes,
             node_ids,
-            events,
-            events_sender: sender,
+            events: VecDeque::new(),
             network: Network::new(config.network.clone(), seed),
             services: Services::new(Rng::stream(seed, &[SERVICES_STREAM])),
             clients,
@@ -891,7 +892,7 @@ impl<'a> Harness<'a> {
         }
         let incarnation = self.nodes[index].incarnation + 1;
         let id = self.node_ids[index].clone();
-        let node = NodeProcess::spawn(self.command, index, incarnation, &id, self.events_sender.clone())
+        let node = NodeProcess::spawn(self.command, incarnation, &id)
             .map_err(|source| HarnessError::Spawn { node: id.clone(), source })?;
         self.nodes[index] = node;
         self.states[index] = NodeState::Starting { deadline: now + self.config.init_timeout };
@@ -924,7 +925,8 @@ impl<'a> Harness<'a> {
         self.pump_until(None, |harness| harness.open_aux == 0 && harness.open_requests == 0)
     }
 
-    /// Handles node events until `wake` (or a while, when nothing is scheduled).
+    /// Flushes what is queued for the nodes, then handles a few events of theirs, waiting for them until
+    /// `wake` (or a while, when nothing is scheduled) when none are queued.
     fn wait_until(&mut self, wake: Option<Duration>) -> Result<(), HarnessError> {
         for node in &self.nodes {
             node.flush();
@@ -932,30 +934,45 @@ impl<'a> Harness<'a> {
         // A node that has not taken all its input yet is offered the rest again soon.
         let longest = if self.nodes.iter().any(NodeProcess::has_pending) { STDIN_RETRY } else { IDLE_WAIT };
         let timeout = wake.map_or(longest, |at| at.saturating_sub(self.now())).min(longest);
-        let event = match self.events.recv_timeout(timeout) {
-            Ok(event) => event,
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return Ok(()),
-        };
-        self.handle(event)?;
-        for _ in 0..EVENT_BATCH {
-            match self.events.try_recv() {
-                Ok(event) => self.handle(event)?,
-                Err(_) => break,
+        if self.events.is_empty() {
+            self.read_outputs(timeout)?;
+        }
+        for _ in 0..EVENTS_PER_LOOK {
+            let Some((node, incarnation, event)) = self.events.pop_front() else { break };
+            // What a crashed (or since restarted) node wrote before is not heard.
+            if self.states[node] != NodeState::Down && self.nodes[node].incarnation == incarnation {
+                self.handle(node, event)?;
             }
         }
         Ok(())
     }
 
-    fn handle(&mut self, event: NodeEvent) -> Result<(), HarnessError> {
-        let NodeEvent { node, incarnation, kind } = event;
-        // A killed process's last words (and its stdout closing) are not its successor's.
-        if incarnation != self.nodes[node].incarnation || self.states[node] == NodeState::Down {
-            return Ok(());
+    /// Waits up to `timeout` for output from the nodes that are not down, and queues what they wrote.
+    fn read_outputs(&mut self, timeout: Duration) -> Result<(), HarnessError> {
+        let watched: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.states[i] != NodeState::Down).collect();
+        let ready = {
+            let fds: Vec<_> = watched.iter().filter_map(|&i| self.nodes[i].output_fd()).collect();
+            if fds.len() < watched.len() {
+                // A node whose end was reported is about to be handled as crashed; nothing to wait for.
+                vec![true; watched.len()]
+            } else {
+                crate::sandbox::wait_readable(&fds, timeout).map_err(HarnessError::Wait)?
+            }
+        };
+        let mut read = Vec::new();
+        for (&node, _) in watched.iter().zip(ready).filter(|(_, ready)| *ready) {
+            self.nodes[node].read_output(&mut read);
+            let incarnation = self.nodes[node].incarnation;
+            self.events.extend(read.drain(..).map(|event| (node, incarnation, event)));
         }
-        match kind {
-            NodeEventKind::Message(message) => self.route(node, message),
-            NodeEventKind::Malformed(error) => Err(HarnessError::Malformed(error)),
-            NodeEventKind::Closed => Err(self.crashed(node)),
+        Ok(())
+    }
+
+    fn handle(&mut self, node: usize, event: NodeEvent) -> Result<(), HarnessError> {
+        match event {
+            NodeEvent::Message(message) => self.route(node, message),
+            NodeEvent::Malformed(error) => Err(HarnessError::Malformed(error)),
+            NodeEvent::Closed => Err(self.crashed(node)),
         }
     }
 

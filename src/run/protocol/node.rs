@@ -1,20 +1,21 @@
 //! One long-running node process, started through the sandbox ([`crate::sandbox::spawn`]: its own
-//! session, rlimits, and for a candidate's node Landlock, seccomp, namespaces and a cgroup), fed lines on
-//! stdin by a writer thread (the harness never blocks on a node that stops reading), its stdout read and
-//! parsed by a reader thread that reports to the harness's event channel, its stderr drained continuously
-//! into a bounded tail, and every process of it killed when the node is dropped. A node restarted by the
-//! nemesis is a new incarnation: every event carries the incarnation it came from, so a late event of a
-//! killed process is never taken for its successor's. Each node has a data folder of its own (its HOME
-//! and working folder), kept across restarts.
+//! session, rlimits, and for a candidate's node Landlock, seccomp, namespaces and a cgroup). Its stdin
+//! takes queued lines without blocking (the harness never waits on a node that stops reading); its stdout
+//! is read without blocking too, by the harness's own thread when the node has written something, and cut
+//! into parsed messages (no thread hand-off per message: on two cores, the wake-ups of a reader thread
+//! cost more than the parsing); its stderr is drained continuously into a bounded tail; every process of
+//! it is killed when the node is dropped. A node restarted by the nemesis is a new process (a new
+//! incarnation) with new pipes, so nothing a killed process wrote is taken for its successor's. Each node
+//! has a data folder of its own (its HOME and working folder), kept across restarts.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::fd::AsFd;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
-use std::process::ChildStdin;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::process::{ChildStdin, ChildStdout};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -94,17 +95,9 @@ impl NodeCommand {
     }
 }
 
-/// What a node's reader thread tells the harness: which node (its index), which incarnation of it
-/// (0 for the first process, one more for each restart), and what happened.
+/// What a node's output means to the harness.
 #[derive(Debug)]
-pub struct NodeEvent {
-    pub node: usize,
-    pub incarnation: u32,
-    pub kind: NodeEventKind,
-}
-
-#[derive(Debug)]
-pub enum NodeEventKind {
+pub enum NodeEvent {
     Message(Message),
     Malformed(LineError),
     /// Stdout reached its end (the node exited or closed it) or could not be read.
@@ -113,9 +106,11 @@ pub enum NodeEventKind {
 
 /// Longest stdout line accepted: far beyond any sane message, short of exhausting memory.
 pub const MAX_LINE: u64 = 64 << 20;
-/// Events a harness may have waiting: beyond this a chatty node waits (its stdout pipe fills) instead of
-/// the grader's memory growing.
-pub const EVENTS_QUEUED: usize = 16 << 10;
+/// Bytes taken from a node's stdout in one read.
+const READ_CHUNK: usize = 64 << 10;
+/// Bytes taken from one node per [`NodeProcess::read_output`]: a chatty node cannot keep the harness from
+/// the other nodes and its clock, and waits (its stdout pipe fills) instead of the grader's memory growing.
+const READ_PER_CALL: usize = 1 << 20;
 /// How much of stderr is kept.
 pub const STDERR_KEPT: usize = 64 << 10;
 
@@ -125,6 +120,7 @@ pub struct NodeProcess {
     pub incarnation: u32,
     process: Spawned,
     input: RefCell<StdinQueue>,
+    output: OutputReader,
     stderr: Arc<Mutex<StderrTail>>,
     stderr_done: Receiver<()>,
 }
@@ -163,14 +159,8 @@ impl StderrTail {
 }
 
 impl NodeProcess {
-    /// Starts incarnation `incarnation` of node number `index`, named `id`, reporting its stdout on `events`.
-    pub fn spawn(
-        command: &NodeCommand,
-        index: usize,
-        incarnation: u32,
-        id: &str,
-        events: SyncSender<NodeEvent>,
-    ) -> io::Result<NodeProcess> {
+    /// Starts incarnation `incarnation` (0 for the first process, one more for each restart) of node `id`.
+    pub fn spawn(command: &NodeCommand, incarnation: u32, id: &str) -> io::Result<NodeProcess> {
         let mut process = sandbox::spawn(&command.plan(id)?)?;
         let missing = || io::Error::other("node pipe missing");
         let stdin = process.take_stdin().ok_or_else(missing)?;
@@ -178,10 +168,9 @@ impl NodeProcess {
         let stderr = process.take_stderr().ok_or_else(missing)?;
 
         sandbox::set_pipe_nonblocking(stdin.as_fd())?;
+        sandbox::set_pipe_nonblocking(stdout.as_fd())?;
         let input = RefCell::new(StdinQueue { pipe: Some(stdin), pending: Vec::new(), written: 0 });
-        let name = id.to_owned();
-        let source = Source { node: index, incarnation };
-        spawn_thread(format!("{id}-stdout"), move || read_messages(stdout, source, &name, &events))?;
+        let output = OutputReader::new(stdout);
         let tail = Arc::new(Mutex::new(StderrTail::default()));
         let (done_tx, stderr_done) = mpsc::channel();
         let kept = Arc::clone(&tail);
@@ -189,7 +178,19 @@ impl NodeProcess {
             drain_stderr(stderr, &kept);
             let _ = done_tx.send(());
         })?;
-        Ok(NodeProcess { id: id.to_owned(), incarnation, process, input, stderr: tail, stderr_done })
+        Ok(NodeProcess { id: id.to_owned(), incarnation, process, input, output, stderr: tail, stderr_done })
+    }
+
+    /// The descriptor to wait on for output; `None` once its end was reported.
+    #[must_use]
+    pub fn output_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.output.pipe.as_ref().map(AsFd::as_fd)
+    }
+
+    /// Reads what the node wrote, without waiting, and appends what it means to `events`: a message per
+    /// line, a malformed line, and [`NodeEvent::Closed`] once at the end of its output.
+    pub fn read_output(&mut self, events: &mut Vec<NodeEvent>) {
+        self.output.read(&self.id, events);
     }
 
     /// Queues a message for the node's stdin; [`NodeProcess::flush`] writes what is queued. A node that is
@@ -300,56 +301,102 @@ impl StdinQueue {
 /// Written bytes kept at the front of a node's queue before they are dropped from it.
 const PENDING_COMPACTED_AT: usize = 1 << 20;
 
-/// Where a reader thread's events come from.
-#[derive(Debug, Clone, Copy)]
-struct Source {
-    node: usize,
-    incarnation: u32,
+/// A node's stdout (non-blocking) and the start of a line it has not finished yet.
+struct OutputReader {
+    /// `None` once its end was reported.
+    pipe: Option<ChildStdout>,
+    chunk: Vec<u8>,
+    partial: Vec<u8>,
+    line_number: u64,
 }
 
-impl Source {
-    fn event(self, kind: NodeEventKind) -> NodeEvent {
-        NodeEvent { node: self.node, incarnation: self.incarnation, kind }
+impl OutputReader {
+    fn new(pipe: ChildStdout) -> OutputReader {
+        OutputReader { pipe: Some(pipe), chunk: vec![0; READ_CHUNK], partial: Vec::new(), line_number: 0 }
     }
-}
 
-fn read_messages(stdout: impl Read, source: Source, name: &str, events: &SyncSender<NodeEvent>) {
-    let mut reader = BufReader::with_capacity(64 << 10, stdout);
-    let mut line = Vec::with_capacity(1024);
-    let mut line_number = 0u64;
-    loop {
-        line.clear();
-        match (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        line_number += 1;
-        let event = if line.len() as u64 > MAX_LINE {
-            let error = LineError {
-                node: name.to_owned(),
-                line_number,
-                line: String::from_utf8_lossy(&line[..200]).into_owned(),
-                reason: format!("a line longer than {} MiB", MAX_LINE >> 20),
-            };
-            let _ = events.send(source.event(NodeEventKind::Malformed(error)));
-            break;
-        } else {
-            let complete = line.ends_with(b"\n");
-            let text = line.strip_suffix(b"\n").unwrap_or(&line);
-            let text = text.strip_suffix(b"\r").unwrap_or(text);
-            match parse_line(name, line_number, text) {
-                Ok(message) => source.event(NodeEventKind::Message(message)),
-                // Output that ends mid-line is a process killed while writing (e.g. over its memory
-                // limit): its end, not a malformed message, is what to report.
-                Err(_) if !complete => break,
-                Err(error) => source.event(NodeEventKind::Malformed(error)),
+    fn read(&mut self, name: &str, events: &mut Vec<NodeEvent>) {
+        let Some(pipe) = self.pipe.as_mut() else { return };
+        let mut taken = 0;
+        let ended = loop {
+            if taken >= READ_PER_CALL {
+                break false;
+            }
+            match pipe.read(&mut self.chunk) {
+                Ok(0) => break true,
+                Ok(n) => {
+                    taken += n;
+                    let Self { chunk, partial, line_number, .. } = self;
+                    if let Err(error) = cut_lines(name, line_number, partial, &chunk[..n], events) {
+                        events.push(NodeEvent::Malformed(error));
+                        break true;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break false,
+                Err(_) => break true,
             }
         };
-        if events.send(event).is_err() {
-            return;
+        if ended {
+            // Output that ends mid-line is a process killed while writing (e.g. over its memory limit): its
+            // end, not a malformed message, is what to report.
+            if !self.partial.is_empty()
+                && let Ok(message) = parse_line(name, self.line_number + 1, trim_line_end(&self.partial))
+            {
+                events.push(NodeEvent::Message(message));
+            }
+            self.partial = Vec::new();
+            self.pipe = None;
+            events.push(NodeEvent::Closed);
         }
     }
-    let _ = events.send(source.event(NodeEventKind::Closed));
+}
+
+/// Appends the messages of the whole lines in `partial` + `bytes` to `events` and keeps the unfinished
+/// rest in `partial`. A line longer than [`MAX_LINE`] is an error: nothing after it is read.
+fn cut_lines(
+    name: &str,
+    line_number: &mut u64,
+    partial: &mut Vec<u8>,
+    mut bytes: &[u8],
+    events: &mut Vec<NodeEvent>,
+) -> Result<(), LineError> {
+    while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+        *line_number += 1;
+        let line = if partial.is_empty() {
+            &bytes[..end]
+        } else {
+            partial.extend_from_slice(&bytes[..end]);
+            &partial[..]
+        };
+        if line.len() as u64 > MAX_LINE {
+            return Err(too_long(name, *line_number, line));
+        }
+        events.push(match parse_line(name, *line_number, trim_line_end(line)) {
+            Ok(message) => NodeEvent::Message(message),
+            Err(error) => NodeEvent::Malformed(error),
+        });
+        partial.clear();
+        bytes = &bytes[end + 1..];
+    }
+    partial.extend_from_slice(bytes);
+    if partial.len() as u64 > MAX_LINE {
+        return Err(too_long(name, *line_number + 1, partial));
+    }
+    Ok(())
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn too_long(name: &str, line_number: u64, line: &[u8]) -> LineError {
+    LineError {
+        node: name.to_owned(),
+        line_number,
+        line: String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned(),
+        reason: format!("a line longer than {} MiB", MAX_LINE >> 20),
+    }
 }
 
 fn drain_stderr(mut stderr: impl Read, tail: &Mutex<StderrTail>) {
@@ -388,47 +435,87 @@ mod tests {
         assert!(tail.kept.len() <= STDERR_KEPT);
     }
 
+    /// What the node writes within `timeout`, up to its end.
+    fn output_within(node: &mut NodeProcess, timeout: Duration, wanted: usize) -> Vec<NodeEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut events = Vec::new();
+        while events.len() < wanted && Instant::now() < deadline {
+            let Some(fd) = node.output_fd() else { break };
+            sandbox::wait_readable(&[fd], deadline.saturating_duration_since(Instant::now())).expect("poll");
+            node.read_output(&mut events);
+        }
+        events
+    }
+
     #[test]
     fn lines_are_parsed_counted_and_the_end_reported() {
-        let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
         let command = shell(r#"read line; echo "$line"; echo 'not json'; echo oops >&2; exit 3"#);
-        let mut node = NodeProcess::spawn(&command, 4, 2, "n4", events).expect("spawn");
+        let mut node = NodeProcess::spawn(&command, 2, "n4").expect("spawn");
         let message = Message { src: "c1".into(), dest: "n4".into(), body: Body::new("ping") };
         node.send(&message);
         node.flush();
         let timeout = Duration::from_secs(20);
-        match received.recv_timeout(timeout).expect("first") {
-            NodeEvent { node: 4, incarnation: 2, kind: NodeEventKind::Message(echoed) } => assert_eq!(echoed, message),
-            other => panic!("{other:?}"),
-        }
-        match received.recv_timeout(timeout).expect("second") {
-            NodeEvent { node: 4, kind: NodeEventKind::Malformed(error), .. } => {
+        let events = output_within(&mut node, timeout, 3);
+        match &events[..] {
+            [NodeEvent::Message(echoed), NodeEvent::Malformed(error), NodeEvent::Closed] => {
+                assert_eq!(echoed, &message);
                 assert_eq!((error.line_number, error.line.as_str()), (2, "not json"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            received.recv_timeout(timeout),
-            Ok(NodeEvent { node: 4, incarnation: 2, kind: NodeEventKind::Closed })
-        ));
+        assert!(node.output_fd().is_none());
         assert_eq!(node.wait_exit(timeout), Some(Status::Exited(3)));
         assert_eq!(node.stderr_tail(5), "oops");
     }
 
     #[test]
+    fn lines_split_across_reads_are_joined_and_a_torn_last_line_is_not_malformed() {
+        let mut events = Vec::new();
+        let (mut partial, mut line_number) = (Vec::new(), 0);
+        let text = "{\"src\":\"n0\",\"dest\":\"c1\",\"body\":{\"type\":\"a\"}}\r\n";
+        let (first, second) = text.split_at(17);
+        cut_lines("n0", &mut line_number, &mut partial, first.as_bytes(), &mut events).unwrap();
+        assert!(events.is_empty());
+        cut_lines("n0", &mut line_number, &mut partial, format!("{second}{{\"src").as_bytes(), &mut events).unwrap();
+        assert!(matches!(&events[..], [NodeEvent::Message(m)] if m.body.kind == "a"), "{events:?}");
+        assert_eq!((line_number, partial.as_slice()), (1, b"{\"src".as_slice()));
+
+        let mut node = NodeProcess::spawn(&shell(r#"printf '{"src":"n0","dest":"c1","bo'; exit 0"#), 0, "n0").unwrap();
+        let events = output_within(&mut node, Duration::from_secs(20), 1);
+        assert!(matches!(&events[..], [NodeEvent::Closed]), "{events:?}");
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_reported_once_and_ends_the_reading() {
+        let mut events = Vec::new();
+        let (mut partial, mut line_number) = (Vec::new(), 3);
+        let long = vec![b'x'; (MAX_LINE + 1) as usize];
+        let error = cut_lines("n2", &mut line_number, &mut partial, &long, &mut events).unwrap_err();
+        assert_eq!((error.node.as_str(), error.line_number, error.line.len()), ("n2", 4, 200));
+        assert!(error.reason.contains("longer than 64 MiB"), "{}", error.reason);
+    }
+
+    #[test]
     fn dropping_a_node_kills_its_whole_group() {
-        let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
-        let node = NodeProcess::spawn(&shell("sleep 300 & sleep 300"), 0, 0, "n0", events).expect("spawn");
+        let mut node = NodeProcess::spawn(&shell("sleep 300 & echo $!; sleep 300"), 0, "n0").expect("spawn");
+        // The background sleep's pid comes back as a (malformed) line.
+        let events = output_within(&mut node, Duration::from_secs(20), 1);
+        let [NodeEvent::Malformed(line)] = &events[..] else { panic!("{events:?}") };
+        let background = std::path::Path::new("/proc").join(&line.line);
+        assert!(background.exists(), "{}", line.line);
         drop(node);
-        // Stdout closes only when every process holding it (the background sleep too) is gone.
-        let event = received.recv_timeout(Duration::from_secs(20));
-        assert!(matches!(event, Ok(NodeEvent { node: 0, kind: NodeEventKind::Closed, .. })), "{event:?}");
+        // A zombie waiting for its reaper is gone too.
+        let alive = || std::fs::read_to_string(background.join("stat")).is_ok_and(|stat| !stat.contains(") Z "));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(), "the background sleep {} outlived its node", line.line);
     }
 
     #[test]
     fn a_node_that_stops_reading_never_stalls_the_sender() {
-        let (events, _received) = mpsc::sync_channel(EVENTS_QUEUED);
-        let node = NodeProcess::spawn(&shell("sleep 300"), 0, 0, "n0", events).expect("spawn");
+        let node = NodeProcess::spawn(&shell("sleep 300"), 0, "n0").expect("spawn");
         let body = Body::new("ping").with("pad", "x".repeat(1000));
         let message = Message { src: "c1".into(), dest: "n0".into(), body };
         // Far more than a pipe holds: the rest waits in the queue instead of blocking this thread.
@@ -441,20 +528,19 @@ mod tests {
 
     #[test]
     fn a_paused_node_answers_only_after_it_is_resumed() {
-        let (events, received) = mpsc::sync_channel(EVENTS_QUEUED);
-        let mut node =
-            NodeProcess::spawn(&shell("while read line; do echo \"$line\"; done"), 0, 0, "n0", events).expect("spawn");
+        let mut node = NodeProcess::spawn(&shell("while read line; do echo \"$line\"; done"), 0, "n0").expect("spawn");
         node.pause();
         let message = Message { src: "c1".into(), dest: "n0".into(), body: Body::new("ping") };
         node.send(&message);
         node.flush();
-        assert!(received.recv_timeout(Duration::from_millis(300)).is_err(), "a stopped process writes nothing");
+        let events = output_within(&mut node, Duration::from_millis(300), 1);
+        assert!(events.is_empty(), "a stopped process writes nothing: {events:?}");
         node.resume();
-        let event = received.recv_timeout(Duration::from_secs(20)).expect("answer after resume");
-        assert!(matches!(event.kind, NodeEventKind::Message(_)), "{event:?}");
+        let events = output_within(&mut node, Duration::from_secs(20), 1);
+        assert!(matches!(&events[..], [NodeEvent::Message(_)]), "{events:?}");
         node.kill();
         node.kill();
-        let closed = received.recv_timeout(Duration::from_secs(20));
-        assert!(matches!(closed, Ok(NodeEvent { kind: NodeEventKind::Closed, .. })), "{closed:?}");
+        let closed = output_within(&mut node, Duration::from_secs(20), 1);
+        assert!(matches!(&closed[..], [NodeEvent::Closed]), "{closed:?}");
     }
 }
