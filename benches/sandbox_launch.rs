@@ -4,9 +4,6 @@
 //! The tiers take turns in rounds, so a machine that gets busier or quieter during the bench shifts every
 //! row alike rather than the rows measured last.
 //!
-//! The namespace trampoline is the real `takehome` binary cargo builds with this bench, as in grading
-//! (`--own-trampoline`: this bench's own, smaller binary, which starts faster).
-//!
 //! `cargo bench --bench sandbox_launch` (or scripts/bench-sandbox.sh); `-- --runs N` to change the count.
 
 use std::path::PathBuf;
@@ -27,15 +24,7 @@ const TIERS: [(&str, &str, bool); 5] = [
 const ROUNDS: usize = 10;
 
 fn main() {
-    let started_as_trampoline = std::env::args_os().next().is_some_and(|arg0| arg0 == sandbox::namespaces::MARKER);
-    let trampoline = if started_as_trampoline { None } else { real_trampoline() };
-    match &trampoline {
-        Some(exe) => {
-            sandbox::namespaces::enable_with(exe.clone());
-        }
-        // Acts as the trampoline (and never returns) when started as one.
-        None => sandbox::namespaces::enter_or_enable(),
-    }
+    sandbox::namespaces::enable();
     let args: Vec<String> = std::env::args().collect();
     let runs = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(300);
     if let Some(index) = args.iter().position(|a| a == "--tier") {
@@ -58,9 +47,6 @@ fn main() {
             let exe = std::env::current_exe().expect("own path");
             let mut command = Command::new(exe);
             command.args(["--tier", if *confined { "confined" } else { "trusted" }, "--runs", &per_round.to_string()]);
-            if trampoline.is_none() {
-                command.arg("--own-trampoline");
-            }
             let output = command.env(sandbox::probe::DISABLE_VAR, disabled).output().expect("tier runs");
             let text = String::from_utf8_lossy(&output.stdout);
             let mut lines = text.lines();
@@ -81,10 +67,6 @@ fn main() {
     }
     let bare = median(&mut bare);
     println!("launching /bin/true, median of {} runs in {ROUNDS} rounds", per_round * ROUNDS);
-    match &trampoline {
-        Some(exe) => println!("namespace trampoline: {}", exe.display()),
-        None => println!("namespace trampoline: this bench's own binary"),
-    }
     println!("{:<46} {:>10} {:>10}  layers", "tier", "median", "over bare");
     row("bare spawn (std::process::Command)", bare, bare, "");
     for ((name, _, _), (mut times, layers, failure)) in TIERS.iter().zip(tiers) {
@@ -99,12 +81,6 @@ fn main() {
     } else {
         println!("bwrap: not installed");
     }
-}
-
-/// The `takehome` binary cargo built with this bench, unless told to use the bench's own (`--own-trampoline`).
-fn real_trampoline() -> Option<PathBuf> {
-    let candidate = PathBuf::from(env!("CARGO_BIN_EXE_takehome"));
-    (candidate.is_file() && !std::env::args().any(|a| a == "--own-trampoline")).then_some(candidate)
 }
 
 fn row(name: &str, median: Duration, bare: Duration, layers: &str) {

@@ -1,13 +1,11 @@
-//! Starts a run's processes on the CPU the grader spawns from (the namespace trampoline and its init stay
-//! there), and gives the program the grader's own CPU set back before it starts.
+//! Starts a run's processes on the CPU the grader spawns from (the first child and the namespace's init
+//! stay there), and gives the program the grader's own CPU set back before it starts.
 //!
-//! A run through namespaces is a chain of processes (grader, trampoline, init, program) that each start
+//! A run through namespaces is a chain of processes (grader, first child, init, program) that each start
 //! and wait for the next. Placed on another, idle CPU, each new process waits for that CPU to wake (on a
 //! virtual machine, for the host to schedule it: a millisecond or more each time); on the CPU that just
 //! went to sleep waiting for it, it starts at once. The wrappers only wait, so pinning them costs no
 //! parallelism, and the program runs wherever the grader may.
-
-use std::fmt::Write as _;
 
 /// A CPU set, as `sched_getaffinity` gives it.
 #[derive(Clone, Copy)]
@@ -27,36 +25,6 @@ impl Mask {
     pub fn apply(&self) -> bool {
         // SAFETY: the set is a valid cpu_set_t of the size we pass.
         unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0) == 0 }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: cpu_set_t is plain bits; we read exactly its size.
-        unsafe { std::slice::from_raw_parts((&raw const self.0).cast::<u8>(), std::mem::size_of::<libc::cpu_set_t>()) }
-    }
-
-    /// As a trampoline argument: hexadecimal bytes.
-    pub fn to_arg(self) -> String {
-        let mut text = String::with_capacity(2 * std::mem::size_of::<libc::cpu_set_t>());
-        for byte in self.bytes() {
-            let _ = write!(text, "{byte:02x}");
-        }
-        text
-    }
-
-    pub fn from_arg(text: &str) -> Option<Mask> {
-        if text.len() != 2 * std::mem::size_of::<libc::cpu_set_t>() || !text.is_ascii() {
-            return None;
-        }
-        // SAFETY: an all-zero cpu_set_t is a valid, empty set.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: we write exactly the set's size, byte by byte.
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut((&raw mut set).cast::<u8>(), std::mem::size_of::<libc::cpu_set_t>())
-        };
-        for (index, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * index..2 * index + 2], 16).ok()?;
-        }
-        Some(Mask(set))
     }
 }
 
@@ -100,14 +68,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_mask_survives_the_argument_round_trip() {
-        let mask = Mask::current().unwrap();
-        let text = mask.to_arg();
-        assert_eq!(Mask::from_arg(&text).unwrap().bytes(), mask.bytes());
-        assert!(Mask::from_arg("zz").is_none());
-    }
-
-    #[test]
     fn pinning_is_undone_on_drop() {
         let before = Mask::current().unwrap();
         let pinned = Pinned::here();
@@ -117,6 +77,7 @@ mod tests {
             assert_eq!(unsafe { libc::CPU_COUNT(&during.0) }, 1);
             drop(pinned);
         }
-        assert_eq!(Mask::current().unwrap().bytes(), before.bytes());
+        // SAFETY: CPU_EQUAL reads both sets.
+        assert!(unsafe { libc::CPU_EQUAL(&Mask::current().unwrap().0, &before.0) });
     }
 }

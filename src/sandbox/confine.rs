@@ -1,5 +1,5 @@
 //! Turns a [`Confinement`] into what the child applies: a Landlock ruleset descriptor, seccomp programs,
-//! a cgroup to join, a process limit, and whether to go through the namespace trampoline. All of it is
+//! a cgroup to join, a process limit, and whether to go into namespaces. All of it is
 //! made here, in the grader, before the fork.
 
 use std::ffi::{CString, OsString};
@@ -25,7 +25,7 @@ pub struct Prepared {
     pub cgroup: Option<RunGroup>,
     /// RLIMIT_NPROC for the child, when neither a cgroup nor a user namespace counts its processes.
     pub nproc: Option<u64>,
-    /// Go through the trampoline into fresh namespaces.
+    /// Go into fresh namespaces.
     pub namespaces: bool,
 }
 
@@ -51,7 +51,7 @@ impl Prepared {
         } else {
             None
         };
-        // Builds that need the network keep the host's network namespace: they go without the trampoline.
+        // Builds that need the network keep the host's network namespace: they go without namespaces.
         let namespaces = layers.namespaces && !confinement.network && namespaces::enabled();
         let nproc = if cgroup.is_some() || namespaces {
             None
@@ -70,7 +70,7 @@ impl Prepared {
             seccomp: self.seccomp.map(|f| (f.deny.clone(), f.hide_clone3.clone())),
             cgroup: self.cgroup.as_ref().map(|g| g.join.clone()),
             nproc: self.nproc,
-            trampoline: self.namespaces,
+            namespaces: self.namespaces,
         }
     }
 }
@@ -91,14 +91,14 @@ pub struct ChildSide {
     pub seccomp: Option<(Vec<seccomp::Instruction>, Vec<seccomp::Instruction>)>,
     pub cgroup: Option<Vec<CString>>,
     pub nproc: Option<u64>,
-    /// The layers after the cgroup and rlimits are the trampoline's to apply.
-    pub trampoline: bool,
+    /// The layers after the cgroup and rlimits are applied inside the namespaces.
+    pub namespaces: bool,
 }
 
 impl ChildSide {
     /// Nothing beyond the always-on layer (trusted helpers).
     pub fn unconfined() -> ChildSide {
-        ChildSide { landlock: None, seccomp: None, cgroup: None, nproc: None, trampoline: false }
+        ChildSide { landlock: None, seccomp: None, cgroup: None, nproc: None, namespaces: false }
     }
 }
 

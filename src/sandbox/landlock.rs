@@ -147,7 +147,7 @@ pub unsafe fn restrict_self(ruleset: RawFd) -> std::io::Result<()> {
 }
 
 /// Adds read and execute of `path` to a ruleset made by [`ruleset`], by its raw descriptor (in the
-/// trampoline, for the namespace's own /proc).
+/// program's child side, for the namespace's own /proc).
 ///
 /// # Safety
 /// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.

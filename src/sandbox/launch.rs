@@ -21,12 +21,12 @@ pub(super) struct Launched {
     pub started: Instant,
     /// The Landlock ruleset and the cgroup; dropping it removes the cgroup.
     pub prepared: Option<confine::Prepared>,
-    /// Through the trampoline: where the program's own usage comes back once it ends.
+    /// Through namespaces: where the program's own usage comes back once it ends.
     pub usage_reader: Option<OwnedFd>,
 }
 
 impl Launched {
-    /// Levels of the tree above the program: the trampoline and the namespace's init, or none.
+    /// Levels of the tree above the program: the first child and the namespace's init, or none.
     pub fn wrapper_depth(&self) -> u32 {
         if self.usage_reader.is_some() { 2 } else { 0 }
     }
@@ -56,34 +56,26 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         }
         None => None,
     };
-    let child = prepared.as_ref().map_or_else(confine::ChildSide::unconfined, confine::Prepared::for_child);
-    // Through the trampoline, the program's own CPU time and peak memory come back on this pipe.
+    let mut child = prepared.as_ref().map_or_else(confine::ChildSide::unconfined, confine::Prepared::for_child);
+    // Through the namespaces, the program's own CPU time and peak memory come back on this pipe.
     let mut usage_pipe: Option<(OwnedFd, OwnedFd)> = None;
-    // The child (and the trampoline's init) starts on this thread's CPU (see `affinity`); the program
+    // The child (and the namespace's init) starts on this thread's CPU (see `affinity`); the program
     // gets the thread's own CPU set back before it starts.
     let pinned = affinity::Pinned::here();
     let restore = pinned.as_ref().map(affinity::Pinned::saved);
-    let mut command = if child.trampoline {
-        // The trampoline's exec cannot report a missing program the way a direct spawn does.
-        super::check_executable(&program)?;
-        let nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
+    let mut entry = None;
+    if child.namespaces {
         let pipe = super::pipe()?;
-        let relay = Some(pipe.1.as_raw_fd());
+        let mut namespaces = namespaces::Entry::new(drop_to, pipe.1.as_raw_fd());
+        namespaces.landlock = child.landlock.take();
+        namespaces.seccomp = child.seccomp.take();
+        namespaces.nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
+        namespaces.affinity = restore;
+        entry = Some(namespaces);
         usage_pipe = Some(pipe);
-        namespaces::command(
-            &program,
-            &plan.args,
-            child.landlock,
-            relay,
-            child.seccomp.is_some(),
-            nproc,
-            restore.as_ref(),
-        )
-    } else {
-        let mut command = Command::new(&program);
-        command.args(&plan.args);
-        command
-    };
+    }
+    let mut command = Command::new(&program);
+    command.args(&plan.args);
     command
         .current_dir(&plan.cwd)
         .env_clear()
@@ -91,8 +83,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         .stdin(extras.stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let relay_fd = usage_pipe.as_ref().map(|(_, write)| write.as_raw_fd());
-    confine_before_exec(&mut command, child, &plan.limits, drop_to, relay_fd, restore);
+    confine_before_exec(&mut command, child, &plan.limits, drop_to, entry, restore);
     let started = Instant::now();
     let (spawned, pid) = {
         // Registered under the reaper's lock, so no sweep takes the new leader for an orphan.
@@ -104,7 +95,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
     };
     drop(command);
     drop(pinned);
-    // Our copy of the relay's write end closes here: only the trampoline holds one.
+    // Our copy of the relay's write end closes here: only the first child holds one.
     let usage_reader = usage_pipe.map(|(read, _write)| read);
     Ok(Launched { child: spawned, pid, started, prepared, usage_reader })
 }
@@ -114,14 +105,14 @@ fn confine_before_exec(
     child: confine::ChildSide,
     limits: &super::RunLimits,
     drop_to: Option<u32>,
-    relay_fd: Option<i32>,
+    namespaces: Option<namespaces::Entry>,
     affinity: Option<affinity::Mask>,
 ) {
     let limits = *limits;
     // SAFETY: the closure runs in the child between fork and exec. It calls only async-signal-safe
     // system calls (setsid, prctl, open/write/close, setrlimit, close_range, fcntl, setgroups, setgid,
-    // setuid, sched_setaffinity, landlock_restrict_self, seccomp) on values computed before the fork, and
-    // allocates nothing.
+    // setuid, sched_setaffinity, landlock_restrict_self, seccomp; and through the namespaces unshare,
+    // pipe2, fork, mount, wait4, _exit) on values computed before the fork, and allocates nothing.
     unsafe {
         command.pre_exec(move || {
             if libc::setsid() < 0 {
@@ -162,12 +153,9 @@ fn confine_before_exec(
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            if child.trampoline {
-                // The trampoline confines the program inside the namespaces; it needs the ruleset open.
-                for fd in [child.landlock, relay_fd].into_iter().flatten() {
-                    libc::fcntl(fd, libc::F_SETFD, 0);
-                }
-                return Ok(());
+            if let Some(namespaces) = &namespaces {
+                // The program confines itself inside the namespaces.
+                return namespaces.enter();
             }
             if let Some(mask) = &affinity {
                 mask.apply();

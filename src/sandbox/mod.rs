@@ -8,9 +8,9 @@
 //! wait4's rusage.
 //!
 //! A confined run (untrusted code: [`Confinement`]) adds, where the machine has them (see [`probe`]):
-//! Landlock, seccomp, a cgroup per run (root), and user/PID/network/IPC/UTS/mount namespaces through a
-//! re-executed trampoline ([`namespaces`]). Everything the child needs is prepared before the fork, so
-//! the code between fork and exec only makes system calls.
+//! Landlock, seccomp, a cgroup per run (root), and user/PID/network/IPC/UTS/mount namespaces with an init
+//! of their own ([`namespaces`]). Everything the children need is prepared before the fork, so the code
+//! between fork and exec only makes system calls.
 //!
 //! The only module with `unsafe`: each block says why it is sound.
 #![allow(unsafe_code)]
@@ -287,16 +287,6 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Fails like a spawn would when `program` is missing or not executable.
-fn check_executable(program: &OsString) -> io::Result<()> {
-    let path = std::ffi::CString::new(program.as_encoded_bytes()).map_err(io::Error::other)?;
-    // SAFETY: access reads the C string we pass.
-    if unsafe { libc::access(path.as_ptr(), libc::X_OK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 fn resolve_program(program: &OsString, env: &[(OsString, OsString)]) -> OsString {
     if std::path::Path::new(program).components().count() > 1 {
         return program.clone();
@@ -378,7 +368,7 @@ struct Supervisor {
     limits: RunLimits,
     limit_hit: Option<LimitHit>,
     peak_polled: u64,
-    /// Levels of the tree above the program (2 through the trampoline: itself and the namespace's init).
+    /// Levels of the tree above the program (2 through namespaces: the first child and the namespace's init).
     wrapper_depth: u32,
     /// Every process of the run seen while sampling, with its start time (to tell a reused pid).
     seen: std::collections::HashMap<libc::pid_t, u64>,

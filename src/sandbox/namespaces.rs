@@ -1,25 +1,24 @@
-//! User, PID, network, IPC, UTS and mount namespaces through a trampoline: the grader re-executes its own
-//! binary under a hidden `argv[0]`, and that fresh single-threaded process makes the namespaces, forks a
-//! small init (PID 1 of the run), which forks the program, confines it (Landlock, seccomp, RLIMIT_NPROC
-//! counted inside the new user namespace) and execs it. When init ends, the kernel kills everything left
-//! in the namespace; init hands the program's wait status to the trampoline, which ends the same way.
+//! User, PID, network, IPC, UTS and mount namespaces, entered between fork and exec: the child of the
+//! grader makes the namespaces and forks a small init (PID 1 of the run), which forks the program; the
+//! program confines itself (Landlock, seccomp, RLIMIT_NPROC counted inside the new user namespace) and
+//! returns to `Command`'s exec. When init ends, the kernel kills everything left in the namespace; init
+//! hands the program's wait status and usage to the first child, which ends the same way and relays the
+//! usage to the grader.
 //!
-//! Only binaries that call [`enter_or_enable`] first thing in `main` can be trampolines; elsewhere (unit
-//! tests, other embedders) the namespace layer reports itself off.
+//! Every step is a system call on data prepared before the fork: nothing allocates or takes a lock in
+//! the children of the (multithreaded) grader. That spares the exec of a trampoline binary, the largest
+//! part of a launch's cost on virtual machines, where an exec costs a millisecond.
+//!
+//! Only programs that opt in with [`enable`] (the grader's `main` does) use the layer: elsewhere (unit
+//! tests, other embedders) it reports itself off.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::affinity::Mask;
 use super::{landlock, seccomp};
-
-/// `argv[0]` that makes the grader's binary act as the trampoline.
-pub const MARKER: &str = "takehome-sandbox-trampoline";
 
 const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWPID
@@ -28,46 +27,27 @@ const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWUTS
     | libc::CLONE_NEWNS;
 
-static EXE: OnceLock<PathBuf> = OnceLock::new();
+static ENABLED: AtomicBool = AtomicBool::new(false);
 
-/// To be called first in `main`: acts as the trampoline (and never returns) when started as one,
-/// otherwise records this binary as the trampoline for runs.
-pub fn enter_or_enable() {
-    let mut args = std::env::args_os();
-    if args.next().as_deref() == Some(OsStr::new(MARKER)) {
-        let code = trampoline(args.collect());
-        std::process::exit(code);
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        let _ = EXE.set(exe);
-    }
+/// Lets this process's confined runs go through namespaces (where the machine allows them). To be
+/// called before the first run: the layers are probed once.
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
 }
 
-/// Makes `exe`, a binary that calls [`enter_or_enable`] first in its `main`, the trampoline of this
-/// process's runs: for embedders and test binaries whose own `main` cannot. To be called before the
-/// first run (the layers are probed once); returns false when a trampoline was already registered.
-pub fn enable_with(exe: PathBuf) -> bool {
-    EXE.set(exe).is_ok()
-}
-
-/// Whether this process can start trampolines.
+/// Whether this process opted in with [`enable`].
 pub fn enabled() -> bool {
-    EXE.get().is_some()
+    ENABLED.load(Ordering::Relaxed)
 }
 
-/// Whether runs can go through namespaces here: a registered trampoline that the run's user can
-/// execute, and a user namespace with its own ID maps.
+/// Whether runs can go through namespaces here: opted in, and a user namespace with its own ID maps
+/// can be made by the run's user.
 pub fn available() -> Result<(), String> {
-    let Some(exe) = EXE.get() else {
-        return Err("this program did not register the namespace trampoline".into());
-    };
-    let drop_to = super::is_root().then_some(super::UNPRIVILEGED_ID);
-    if drop_to.is_some() && !super::reachable_by_others(exe) {
-        return Err(format!("{} cannot be executed by the unprivileged user", exe.display()));
+    if !enabled() {
+        return Err("this program did not enable the namespace layer".into());
     }
-    can_make_namespaces(drop_to)
+    can_make_namespaces(super::is_root().then_some(super::UNPRIVILEGED_ID))
 }
-
 fn can_make_namespaces(drop_to: Option<u32>) -> Result<(), String> {
     let maps = IdMaps::new(drop_to);
     // SAFETY: the child only makes system calls on data prepared above, then _exits; the parent waits.
@@ -142,141 +122,177 @@ fn write_file(path: &std::ffi::CStr, text: &std::ffi::CStr) -> io::Result<()> {
     Ok(())
 }
 
-/// The command that runs `program` through the trampoline: `landlock` is a ruleset descriptor the
-/// child keeps open across exec, `relay` a pipe for the program's [`Usage`], `nproc` the process limit
-/// inside the namespace, `affinity` the CPU set the program gets back (the trampoline and init keep the
-/// one they start with).
-pub fn command(
-    program: &OsStr,
-    args: &[OsString],
-    landlock: Option<i32>,
-    relay: Option<i32>,
-    seccomp: bool,
-    nproc: u64,
-    affinity: Option<&Mask>,
-) -> Command {
-    let exe = EXE.get().cloned().unwrap_or_default();
-    let mut command = Command::new(exe);
-    command.arg0(MARKER);
-    let fd = |fd: Option<i32>| fd.map_or_else(|| "-".to_string(), |fd| fd.to_string());
-    command.arg(fd(landlock));
-    command.arg(fd(relay));
-    command.arg(if seccomp { "seccomp" } else { "-" });
-    command.arg(nproc.to_string());
-    command.arg(affinity.map_or_else(|| "-".to_string(), |mask| mask.to_arg()));
-    command.arg("--").arg(program).args(args);
-    command
+/// What a child needs to enter the namespaces, all made before the fork.
+pub struct Entry {
+    maps: IdMaps,
+    /// A Landlock ruleset for the program to enforce (after allowing the namespace's own /proc).
+    pub landlock: Option<RawFd>,
+    /// Where the program's [`Usage`] goes.
+    pub relay: RawFd,
+    pub seccomp: Option<(Vec<seccomp::Instruction>, Vec<seccomp::Instruction>)>,
+    /// RLIMIT_NPROC inside the namespace.
+    pub nproc: u64,
+    /// The CPU set the program gets back (init keeps the one it starts with).
+    pub affinity: Option<Mask>,
 }
 
-/// The trampoline's whole life. Returns an exit code only when it could not start the program.
-fn trampoline(args: Vec<OsString>) -> i32 {
-    match trampoline_inner(&args) {
-        Ok(never) => match never {},
-        Err(error) => {
-            eprintln!("takehome sandbox: {error}");
-            126
+impl Entry {
+    /// For a run as `run_as` (the grader's own user when `None`).
+    pub fn new(run_as: Option<u32>, relay: RawFd) -> Entry {
+        Entry { maps: IdMaps::new(run_as), landlock: None, relay, seccomp: None, nproc: 0, affinity: None }
+    }
+
+    /// In the child between fork and exec, after its change of user: makes the namespaces and forks init,
+    /// which forks the program. Returns `Ok` only in the program, confined and ready to exec; the first
+    /// child and init end here. An error before init exists is the caller's to report (as a failed
+    /// spawn).
+    ///
+    /// # Safety
+    /// To be called only between fork and exec, in the child of a fork (it forks and ends processes).
+    pub unsafe fn enter(&self) -> io::Result<()> {
+        // SAFETY: system calls on values prepared before the fork; each result is checked.
+        unsafe {
+            // A change of user makes the process undumpable, which locks its /proc/self/*_map files.
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+            check(libc::unshare(NAMESPACES))?;
+            self.maps.write()?;
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            let mut status_pipe = [0; 2];
+            check(libc::pipe2(status_pipe.as_mut_ptr(), libc::O_CLOEXEC))?;
+            let [read_end, write_end] = status_pipe;
+            let init = check(libc::fork())?;
+            if init == 0 {
+                libc::close(read_end);
+                return self.init(write_end);
+            }
+            // Only the program may keep `Command`'s exec-error pipe: spawn returns once it execs.
+            close_all_but([read_end, self.relay]);
+            relay_and_end(init, read_end, self.relay)
         }
     }
-}
 
-enum Never {}
-
-struct Request {
-    landlock: Option<i32>,
-    relay: Option<i32>,
-    seccomp: bool,
-    nproc: u64,
-    affinity: Option<Mask>,
-    program: OsString,
-    args: Vec<OsString>,
-}
-
-fn parse(args: &[OsString]) -> io::Result<Request> {
-    let bad = || io::Error::new(io::ErrorKind::InvalidInput, "malformed trampoline arguments");
-    let [landlock, relay, seccomp, nproc, affinity, separator, program, rest @ ..] = args else {
-        return Err(bad());
-    };
-    if separator != "--" {
-        return Err(bad());
+    /// PID 1 of the run: a fresh /proc, then the program as its only child; reports how it ended and
+    /// ends. Returns only in the program.
+    unsafe fn init(&self, status_pipe: RawFd) -> io::Result<()> {
+        // SAFETY: mount, sethostname and fork on constant data; a failed mount leaves the host's /proc
+        // (still Landlock-limited).
+        let program = unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            let none = std::ptr::null::<libc::c_char>();
+            if libc::mount(none, c"/".as_ptr(), none, libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) == 0 {
+                libc::mount(
+                    c"proc".as_ptr(),
+                    c"/proc".as_ptr(),
+                    c"proc".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    std::ptr::null(),
+                );
+            }
+            libc::sethostname(c"takehome".as_ptr(), 8);
+            libc::fork()
+        };
+        if program == 0 {
+            // SAFETY: closing the program's copy of the status pipe; then confining it.
+            unsafe {
+                libc::close(status_pipe);
+                return self.confine_program();
+            }
+        }
+        // SAFETY: init keeps only the status pipe; it waits for its children and ends.
+        unsafe {
+            close_all_but([status_pipe, status_pipe]);
+            let started = std::time::Instant::now();
+            let mut status = libc::W_EXITCODE(126, 0);
+            let mut usage: libc::rusage = std::mem::zeroed();
+            // Init also reaps the orphans of the namespace until the program ends.
+            if program > 0 {
+                loop {
+                    let mut any = 0;
+                    let pid = libc::wait4(-1, &mut any, 0, &mut usage);
+                    if pid == program {
+                        status = any;
+                        break;
+                    }
+                    if pid < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                        break;
+                    }
+                }
+            }
+            let message = encode_usage(status, &usage, started.elapsed());
+            libc::write(status_pipe, message.as_ptr().cast(), MESSAGE);
+            libc::_exit(0)
+        }
     }
-    let number = |text: &OsString| text.to_str().and_then(|t| t.parse::<u64>().ok()).ok_or_else(bad);
-    let fd = |text: &OsString| -> io::Result<Option<i32>> {
-        if text == "-" { Ok(None) } else { Ok(Some(i32::try_from(number(text)?).map_err(|_| bad())?)) }
-    };
-    Ok(Request {
-        landlock: fd(landlock)?,
-        relay: fd(relay)?,
-        seccomp: seccomp == "seccomp",
-        nproc: number(nproc)?,
-        affinity: if affinity == "-" {
-            None
-        } else {
-            Some(affinity.to_str().and_then(Mask::from_arg).ok_or_else(bad)?)
-        },
-        program: program.clone(),
-        args: rest.to_vec(),
-    })
+
+    /// Applies the process limit, Landlock and seccomp to the program, just before its exec.
+    unsafe fn confine_program(&self) -> io::Result<()> {
+        if let Some(mask) = &self.affinity {
+            // Best effort: a CPU taken away meanwhile leaves the program where init is.
+            mask.apply();
+        }
+        let limit = libc::rlimit { rlim_cur: self.nproc, rlim_max: self.nproc };
+        // SAFETY: plain system calls on values prepared before the fork.
+        unsafe {
+            if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if let Some(fd) = self.landlock {
+                // The ruleset allowed the host's /proc; this namespace has its own.
+                landlock::allow_read(fd, c"/proc")?;
+                landlock::restrict_self(fd)?;
+                libc::close(fd);
+            }
+            if let Some((deny, hide_clone3)) = &self.seccomp {
+                seccomp::install(deny)?;
+                seccomp::install(hide_clone3)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Closes every descriptor but the two given (which may be the same).
+unsafe fn close_all_but(keep: [RawFd; 2]) {
+    let (low, high) = (keep[0].min(keep[1]) as u32, keep[0].max(keep[1]) as u32);
+    // SAFETY: close_range on the ranges around the descriptors kept.
+    unsafe {
+        if low > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, low - 1, 0u32);
+        }
+        if high > low + 1 {
+            libc::syscall(libc::SYS_close_range, low + 1, high - 1, 0u32);
+        }
+        libc::syscall(libc::SYS_close_range, high + 1, u32::MAX, 0u32);
+    }
+}
+
+/// The first child's end: waits for init, relays the program's usage and ends the way it did.
+unsafe fn relay_and_end(init: libc::pid_t, status_pipe: RawFd, relay: RawFd) -> ! {
+    let mut status = 0;
+    let mut message = [0u8; MESSAGE];
+    // SAFETY: waiting for our only child, reading at most MESSAGE bytes, writing what was read.
+    unsafe {
+        while libc::waitpid(init, &mut status, 0) < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+        {
+        }
+        let got = libc::read(status_pipe, message.as_mut_ptr().cast(), MESSAGE);
+        if got == MESSAGE as isize {
+            libc::write(relay, message[4..].as_ptr().cast(), MESSAGE - 4);
+            status = i32::from_ne_bytes([message[0], message[1], message[2], message[3]]);
+        }
+        end_like(status)
+    }
 }
 
 fn check(result: libc::c_int) -> io::Result<libc::c_int> {
     if result < 0 { Err(io::Error::last_os_error()) } else { Ok(result) }
 }
 
-fn trampoline_inner(args: &[OsString]) -> io::Result<Never> {
-    let request = parse(args)?;
-    if let Some(relay) = request.relay {
-        // SAFETY: only the trampoline writes to the relay: init and the program must not inherit it.
-        unsafe { libc::fcntl(relay, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    let maps = IdMaps::new(None);
-    // SAFETY: this process is single-threaded (just started); each call is checked.
-    unsafe {
-        check(libc::unshare(NAMESPACES))?;
-    }
-    maps.write()?;
-    let mut status_pipe = [0; 2];
-    // SAFETY: pipe2 writes two descriptors into the array.
-    unsafe { check(libc::pipe2(status_pipe.as_mut_ptr(), libc::O_CLOEXEC))? };
-    let [read_end, write_end] = status_pipe;
-    // SAFETY: single-threaded, so the child may do anything after fork.
-    let init = unsafe { check(libc::fork())? };
-    if init == 0 {
-        // SAFETY: closing our copies of the read end and the relay.
-        unsafe {
-            libc::close(read_end);
-            if let Some(relay) = request.relay {
-                libc::close(relay);
-            }
-        }
-        init_main(&request, write_end);
-    }
-    // SAFETY: closing our copy of the write end.
-    unsafe { libc::close(write_end) };
-    let mut status = 0;
-    // SAFETY: waiting for our only child; writes `status`.
-    unsafe {
-        while libc::waitpid(init, &mut status, 0) < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
-        {
-        }
-    }
-    let mut message = [0u8; MESSAGE];
-    // SAFETY: reads at most MESSAGE bytes into the buffer.
-    let got = unsafe { libc::read(read_end, message.as_mut_ptr().cast(), MESSAGE) };
-    if got != MESSAGE as isize {
-        end_like(status)
-    }
-    if let Some(relay) = request.relay {
-        // SAFETY: writes the usage part of the message to the grader's pipe.
-        unsafe { libc::write(relay, message[4..].as_ptr().cast(), MESSAGE - 4) };
-    }
-    end_like(i32::from_ne_bytes([message[0], message[1], message[2], message[3]]))
-}
-
 /// Init's report: the program's wait status, then its [`Usage`] as four u64 (microseconds of user and
 /// system time, peak resident kilobytes, microseconds of wall time from its fork to its end).
 const MESSAGE: usize = 4 + 4 * 8;
 
-/// The program's own CPU time, peak memory and wall time, without the trampoline's.
+/// The program's own CPU time, peak memory and wall time, without those of the processes above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
     pub cpu_time: std::time::Duration,
@@ -297,7 +313,7 @@ fn encode_usage(status: i32, usage: &libc::rusage, wall: std::time::Duration) ->
     message
 }
 
-/// Reads what the trampoline relayed, once it has ended; `None` when it was killed before.
+/// Reads what the first child relayed, once it has ended; `None` when it was killed before.
 pub fn read_usage(fd: &std::os::fd::OwnedFd) -> Option<Usage> {
     use std::os::fd::AsRawFd;
     let mut bytes = [0u8; MESSAGE - 4];
@@ -318,112 +334,23 @@ pub fn read_usage(fd: &std::os::fd::OwnedFd) -> Option<Usage> {
     })
 }
 
-/// Ends this process the way `status` says the program ended.
-fn end_like(status: i32) -> ! {
-    if libc::WIFSIGNALED(status) {
-        let signal = libc::WTERMSIG(status);
-        // SAFETY: restoring the default action and raising: the process ends by that signal.
-        unsafe {
+/// Ends this process the way `status` says the program ended, without running anything of the
+/// grader's (no exit handlers, no flushing of buffers it copied).
+unsafe fn end_like(status: i32) -> ! {
+    // SAFETY: restoring the default action and raising: the process ends by that signal; otherwise _exit.
+    unsafe {
+        if libc::WIFSIGNALED(status) {
+            let signal = libc::WTERMSIG(status);
             libc::signal(signal, libc::SIG_DFL);
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, signal);
             libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
             libc::raise(signal);
+            libc::_exit(128 + signal);
         }
-        std::process::exit(128 + signal);
+        libc::_exit(libc::WEXITSTATUS(status))
     }
-    std::process::exit(libc::WEXITSTATUS(status));
-}
-
-/// PID 1 of the run: a fresh /proc, then the program as its only child; reports its status and ends.
-fn init_main(request: &Request, status_pipe: i32) -> ! {
-    // SAFETY: mount calls on constant strings; failures leave the host's /proc (still Landlock-limited).
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
-        let none = std::ptr::null::<libc::c_char>();
-        if libc::mount(none, c"/".as_ptr(), none, libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) == 0 {
-            libc::mount(
-                c"proc".as_ptr(),
-                c"/proc".as_ptr(),
-                c"proc".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                std::ptr::null(),
-            );
-        }
-        libc::sethostname(c"takehome".as_ptr(), 8);
-    }
-    let started = std::time::Instant::now();
-    // SAFETY: init is single-threaded.
-    let program = unsafe { libc::fork() };
-    if program == 0 {
-        // SAFETY: closing our copy of the status pipe.
-        unsafe { libc::close(status_pipe) };
-        let error = exec_confined(request);
-        eprintln!("takehome sandbox: cannot run {}: {error}", request.program.to_string_lossy());
-        // SAFETY: ending the child without running the parent's destructors.
-        unsafe { libc::_exit(127) };
-    }
-    let mut status = libc::W_EXITCODE(126, 0);
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if program > 0 {
-        // Init also reaps the orphans of the namespace until the program ends.
-        loop {
-            let mut any = 0;
-            // SAFETY: waits for any child of init; writes `any` and `usage`.
-            let pid = unsafe { libc::wait4(-1, &mut any, 0, &mut usage) };
-            if pid == program {
-                status = any;
-                break;
-            }
-            if pid < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                break;
-            }
-        }
-    }
-    let message = encode_usage(status, &usage, started.elapsed());
-    // SAFETY: writes the message from the buffer, then ends init (and with it, the namespace).
-    unsafe {
-        libc::write(status_pipe, message.as_ptr().cast(), MESSAGE);
-        libc::_exit(0)
-    }
-}
-
-/// Applies the process limit, Landlock and seccomp, then execs. Returns only on failure.
-fn exec_confined(request: &Request) -> io::Error {
-    if let Some(mask) = &request.affinity {
-        // Best effort: a CPU taken away meanwhile leaves the program where the trampoline was.
-        mask.apply();
-    }
-    let limit = libc::rlimit { rlim_cur: request.nproc, rlim_max: request.nproc };
-    // SAFETY: plain system calls on values we own; this process is single-threaded.
-    unsafe {
-        if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 || libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            return io::Error::last_os_error();
-        }
-        if let Some(fd) = request.landlock {
-            // The ruleset allowed the host's /proc; this namespace has its own.
-            if let Err(error) = landlock::allow_read(fd, c"/proc") {
-                return error;
-            }
-            if let Err(error) = landlock::restrict_self(fd) {
-                return error;
-            }
-            libc::close(fd);
-        }
-        if request.seccomp
-            && let Some(filters) = seccomp::filters(false)
-        {
-            for program in [&filters.deny, &filters.hide_clone3] {
-                if let Err(error) = seccomp::install(program) {
-                    return error;
-                }
-            }
-        }
-    }
-    let path = PathBuf::from(OsStr::from_bytes(request.program.as_bytes()));
-    Command::new(path).args(&request.args).exec()
 }
 
 #[cfg(test)]
@@ -448,23 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn trampoline_arguments_round_trip() {
-        let mask = Mask::current();
-        let command = command(OsStr::new("/bin/echo"), &["hi".into()], Some(7), None, true, 64, mask.as_ref());
-        let args: Vec<OsString> = command.get_args().map(OsStr::to_os_string).collect();
-        let request = parse(&args).unwrap();
-        assert_eq!(request.landlock, Some(7));
-        assert_eq!(request.relay, None);
-        assert!(request.seccomp);
-        assert_eq!(request.nproc, 64);
-        assert_eq!(request.affinity.map(|m| m.to_arg()), mask.map(|m| m.to_arg()));
-        assert_eq!(request.program, "/bin/echo");
-        assert_eq!(request.args, vec![OsString::from("hi")]);
-        assert!(parse(&[OsString::from("x")]).is_err());
-    }
-
-    #[test]
-    fn library_use_has_no_trampoline() {
+    fn library_use_has_no_namespaces() {
         assert!(!enabled());
         assert!(available().is_err());
     }

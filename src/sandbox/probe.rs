@@ -14,7 +14,7 @@ pub struct Layers {
     /// Landlock ABI version, 0 when Landlock is unavailable.
     pub landlock_abi: i32,
     pub seccomp: bool,
-    /// Whether the grader's own binary can act as a namespace trampoline and user namespaces can be made.
+    /// Whether this program enabled namespaces and user namespaces can be made.
     pub namespaces: bool,
     /// cgroup v1 memory and pids controllers under our own folder (root only).
     pub cgroup: bool,

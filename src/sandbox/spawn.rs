@@ -120,7 +120,7 @@ impl Spawned {
         }
     }
 
-    /// The process id of what was started (the trampoline's, when it goes through namespaces); also
+    /// The process id of what was started (the first child's, when it goes through namespaces); also
     /// the id of its process group.
     #[must_use]
     pub fn pid(&self) -> u32 {

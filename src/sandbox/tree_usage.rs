@@ -14,7 +14,7 @@ pub struct TreeUsage {
 }
 
 /// Sums CPU time and resident memory over `pid`'s tree, skipping the `wrapper_depth` levels above the
-/// program (the trampoline and the namespace's init are the grader's code), and adds every process met
+/// program (the first child and the namespace's init are the grader's code), and adds every process met
 /// below `pid` to `seen`.
 pub fn sample(pid: libc::pid_t, wrapper_depth: u32, seen: &mut HashMap<libc::pid_t, u64>) -> TreeUsage {
     let (ticks_per_second, page_size) = machine();
