@@ -400,6 +400,47 @@ fn bench_measures_candidate_and_reference_interleaved() {
     assert!(samples.iter().all(|s| s["wall"].as_f64().unwrap() > 0.0 && s["cpu"].is_number() && s["memory"].is_u64()));
     let order: Vec<&str> = result["samples"]["order"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
     assert_eq!(&order[..4], ["candidate", "reference", "reference", "candidate"], "A B B A");
+    assert!(result["launch"].as_str().unwrap().starts_with("repeater"), "{}", result["launch"]);
+}
+
+/// `takehome bench` of a known-bad submission of the bench fixture: its exit code and its one result.
+fn bench_bad(name: &str) -> (i32, serde_json::Value) {
+    let bench = fixture("challenges/bench").display().to_string();
+    let submission = fixture("submissions/bench-bad").join(name).display().to_string();
+    let run = Takehome::new()
+        .args(["bench", &bench, &submission, "--seed", "3", "--format", "json", "--output", "b.json"])
+        .run();
+    (run.code(), run.json("b.json")["reports"][0]["benches"][0].clone())
+}
+
+#[test]
+fn a_bench_run_that_fails_or_hangs_after_the_first_fails_the_bench_with_its_reason() {
+    for (name, reason) in [("fails-later", "ended with exit code 9"), ("hangs-later", "hit the wall-clock limit")] {
+        let (code, result) = bench_bad(name);
+        assert_eq!(result["status"], "failed", "{name}: {result}");
+        assert!(result["message"].as_str().unwrap().contains(reason), "{name}: {}", result["message"]);
+        assert_eq!(result["points"], 0.0, "{name}");
+        assert!(result["launch"].as_str().unwrap().starts_with("repeater"), "{name}: {}", result["launch"]);
+        assert_eq!(code, 1, "{name}: a failed bench fails the run");
+    }
+}
+
+#[test]
+fn a_daemon_left_by_a_bench_run_does_not_outlive_the_bench() {
+    let (_, result) = bench_bad("leaves-daemon");
+    assert!(["scored", "too-noisy"].contains(&result["status"].as_str().unwrap()), "{result}");
+    let daemons = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|entry| std::fs::read(entry.path().join("cmdline")).is_ok_and(|line| line == b"sleep\x00293\x00"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while daemons() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(daemons(), 0, "the daemon outlived the bench");
 }
 
 #[test]

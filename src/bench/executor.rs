@@ -1,6 +1,8 @@
 //! Running one sample: the [`Executor`] trait the measurement plan drives, its real implementation
-//! over the sandbox (no shell; CPU time and peak memory from wait4's rusage), and a mock that hands
-//! out prepared samples so the statistics are tested exactly.
+//! over the sandbox (no shell; CPU time and peak memory from wait4's rusage; each side's runs inside
+//! one sandbox of its own where the grader can start repeaters, so a sample costs a fork and an exec
+//! rather than a sandbox's set-up), and a mock that hands out prepared samples so the statistics are
+//! tested exactly.
 
 use std::collections::VecDeque;
 
@@ -9,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::instructions::InstructionCounter;
 use crate::check::{CompareOptions, compare};
 use crate::report::LimitHit;
-use crate::sandbox::{self, RunPlan};
+use crate::sandbox::repeat::Repeater;
+use crate::sandbox::{self, Outcome, RunPlan};
 use crate::spec::Compare;
 
 /// Which program a run is of.
@@ -85,6 +88,16 @@ pub struct SandboxExecutor {
     expected: Option<ExpectedOutput>,
     checked: [bool; 2],
     counter: Option<InstructionCounter>,
+    repeaters: Option<Repeaters>,
+}
+
+/// Each side's repeater, and the folders they write to (one per side, that side's alone under
+/// Landlock) and may be copied into.
+struct Repeaters {
+    running: [Repeater; 2],
+    _folders: tempfile::TempDir,
+    /// This thread's pin, which the repeaters wait on (see `sandbox::repeat`); undone on drop.
+    _pinned: Option<sandbox::affinity::Pinned>,
 }
 
 impl SandboxExecutor {
@@ -95,24 +108,69 @@ impl SandboxExecutor {
         expected: Option<ExpectedOutput>,
         counter: Option<InstructionCounter>,
     ) -> Self {
-        SandboxExecutor { candidate, reference, expected, checked: [false; 2], counter }
+        SandboxExecutor { candidate, reference, expected, checked: [false; 2], counter, repeaters: None }
+    }
+
+    /// Runs every sample of a side inside one sandbox of its own (see [`crate::sandbox::repeat`]).
+    /// Both start here, before either side's first run, so nothing a run leaves behind can reach how
+    /// the other side starts. Instruction counts need each run to be a child of the measuring thread:
+    /// with a counter, runs stay one sandbox each.
+    pub fn with_repeaters(mut self) -> std::io::Result<Self> {
+        if self.counter.is_some() || !sandbox::repeat::enabled() {
+            return Ok(self);
+        }
+        // The repeaters start (and keep for their runs) this thread's whole CPU set; the thread is
+        // pinned to the CPU they wait on once they are up.
+        let pin = sandbox::affinity::current_cpu();
+        let folders = crate::scratch::folder("bench-runs")?;
+        let copy_dir = folders.path().join("bin");
+        std::fs::create_dir(&copy_dir)?;
+        for dir in [folders.path(), &copy_dir] {
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        }
+        let start = |plan: &RunPlan, side: &str| -> std::io::Result<Repeater> {
+            let dir = folders.path().join(side);
+            std::fs::create_dir(&dir)?;
+            sandbox::hand_over_folder(&dir)?;
+            let mut plan = plan.clone();
+            if let Some(confine) = plan.confine.as_mut() {
+                confine.write.push(dir.clone());
+            }
+            Repeater::start(&plan, &dir.join("stdout"), &copy_dir, pin)
+        };
+        let running = [start(&self.candidate, "candidate")?, start(&self.reference, "reference")?];
+        let pinned = pin.and_then(sandbox::affinity::Pinned::on);
+        self.repeaters = Some(Repeaters { running, _folders: folders, _pinned: pinned });
+        Ok(self)
+    }
+
+    /// Whether samples run through repeaters.
+    #[must_use]
+    pub fn repeats(&self) -> bool {
+        self.repeaters.is_some()
+    }
+
+    fn outcome(&mut self, side: Side) -> (std::io::Result<Outcome>, Option<u64>) {
+        if let Some(repeaters) = self.repeaters.as_mut() {
+            // Only the first run's output is checked.
+            let capture = !self.checked[side as usize];
+            return (repeaters.running[side as usize].run(capture), None);
+        }
+        let plan = match side {
+            Side::Candidate => &self.candidate,
+            Side::Reference => &self.reference,
+        };
+        match self.counter.as_mut() {
+            Some(counter) => counter.count(|| sandbox::run(plan)),
+            None => (sandbox::run(plan), None),
+        }
     }
 }
 
 impl Executor for SandboxExecutor {
     fn run(&mut self, side: Side) -> Result<Sample, RunFailure> {
-        let plan = match side {
-            Side::Candidate => &self.candidate,
-            Side::Reference => &self.reference,
-        };
         let fail = |reason: String| RunFailure { side, reason };
-        let (outcome, instructions) = match self.counter.as_mut() {
-            Some(counter) => {
-                let (outcome, count) = counter.count(|| sandbox::run(plan));
-                (outcome, count)
-            }
-            None => (sandbox::run(plan), None),
-        };
+        let (outcome, instructions) = self.outcome(side);
         let outcome = outcome.map_err(|error| fail(format!("could not start: {error}")))?;
         if let Some(limit) = outcome.limit_hit {
             let what = match limit {

@@ -156,7 +156,15 @@ fn run_one(
         Ok(counter) => (Some(counter), None),
         Err(why) => (None, Some(why)),
     };
-    let mut executor = SandboxExecutor::new(run_plan(candidate), run_plan(reference), expected, counter);
+    let per_run = |counter| SandboxExecutor::new(run_plan(candidate), run_plan(reference), expected.clone(), counter);
+    let (mut executor, launch) = match per_run(counter).with_repeaters() {
+        Ok(executor) if executor.repeats() => {
+            (executor, "repeater: each side's runs inside one sandbox of its own".into())
+        }
+        Ok(executor) => (executor, "one sandbox per run".to_string()),
+        Err(error) => (per_run(None), format!("one sandbox per run (no repeater: {error})")),
+    };
+    result.launch = launch;
     let bootstrap_seed = stats::SplitMix64::new(run_seed ^ workload::name_hash(&bench.name) ^ 0xb007).next_u64();
     evaluate(bench, &mut executor, bootstrap_seed, counter_problem, result);
 }
@@ -333,6 +341,7 @@ pub fn base(bench: &Bench, run_seed: u64, reference: Option<String>, environment
         samples: Measurements::default(),
         plan: Plan::for_bench(bench),
         measure_seconds: 0.0,
+        launch: String::new(),
         reference,
         workload: WorkloadInfo {
             generator: bench.workload.generator.clone(),

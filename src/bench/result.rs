@@ -36,6 +36,10 @@ pub struct BenchResult {
     /// times it shows the grader's overhead per run.
     #[serde(default)]
     pub measure_seconds: f64,
+    /// How the runs were started: each side inside one sandbox of its own ("repeater"), or one
+    /// sandbox per run, and why.
+    #[serde(default)]
+    pub launch: String,
     /// The reference solution's folder, relative to the challenge.
     pub reference: Option<String>,
     pub workload: WorkloadInfo,

@@ -21,6 +21,19 @@ impl Mask {
         }
     }
 
+    /// The set of CPU number `cpu` alone; `None` beyond what a set holds.
+    pub fn only(cpu: usize) -> Option<Mask> {
+        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+            return None;
+        }
+        // SAFETY: an all-zero cpu_set_t is a valid, empty set; `cpu` is within it (checked above).
+        unsafe {
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut one);
+            Some(Mask(one))
+        }
+    }
+
     /// Applies the set to the calling thread. Async-signal-safe: one system call.
     pub fn apply(&self) -> bool {
         // SAFETY: the set is a valid cpu_set_t of the size we pass.
@@ -34,21 +47,22 @@ pub struct Pinned {
     saved: Mask,
 }
 
+/// The CPU the calling thread runs on now; `None` when the machine does not say.
+pub fn current_cpu() -> Option<usize> {
+    // SAFETY: sched_getcpu has no preconditions.
+    usize::try_from(unsafe { libc::sched_getcpu() }).ok()
+}
+
 impl Pinned {
     /// Pins the calling thread to its current CPU; `None` when the machine does not say which it is.
     pub fn here() -> Option<Pinned> {
+        Pinned::on(current_cpu()?)
+    }
+
+    /// Pins the calling thread to CPU number `cpu`.
+    pub fn on(cpu: usize) -> Option<Pinned> {
         let saved = Mask::current()?;
-        // SAFETY: sched_getcpu has no preconditions.
-        let cpu = unsafe { libc::sched_getcpu() };
-        let cpu = usize::try_from(cpu).ok()?;
-        // SAFETY: an all-zero cpu_set_t is a valid, empty set; CPU_SET stays within it (checked below).
-        let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
-            return None;
-        }
-        // SAFETY: `cpu` is within the set, checked above.
-        unsafe { libc::CPU_SET(cpu, &mut one) };
-        Mask(one).apply().then_some(Pinned { saved })
+        Mask::only(cpu)?.apply().then_some(Pinned { saved })
     }
 
     /// The set the thread had before, for the program to get back.

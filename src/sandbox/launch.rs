@@ -4,7 +4,7 @@
 //! the clean-up both do when a process ends: nothing of it may remain.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -36,11 +36,13 @@ impl Launched {
     }
 }
 
-/// What a caller adds to the plan: where stdin comes from (stdout and stderr are always piped), and
-/// whether the cgroup should have a freezer (for pausing a long-lived process).
+/// What a caller adds to the plan: where stdin comes from (stdout and stderr are always piped), whether
+/// the cgroup should have a freezer (for pausing a long-lived process), and a descriptor the program
+/// inherits under its own number (every other one beyond stderr is closed).
 pub(super) struct Extras {
     pub stdin: Stdio,
     pub freezer: bool,
+    pub inherit: Option<RawFd>,
 }
 
 /// Starts `plan` confined by `layers`. Errors are the grader's (cannot prepare or spawn), including a
@@ -83,7 +85,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         .stdin(extras.stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    confine_before_exec(&mut command, child, &plan.limits, drop_to, entry, restore);
+    confine_before_exec(&mut command, child, &plan.limits, drop_to, entry, restore, extras.inherit);
     let started = Instant::now();
     let (spawned, pid) = {
         // Registered under the reaper's lock, so no sweep takes the new leader for an orphan.
@@ -107,6 +109,7 @@ fn confine_before_exec(
     drop_to: Option<u32>,
     namespaces: Option<namespaces::Entry>,
     affinity: Option<affinity::Mask>,
+    inherit: Option<RawFd>,
 ) {
     let limits = *limits;
     // SAFETY: the closure runs in the child between fork and exec. It calls only async-signal-safe
@@ -142,6 +145,9 @@ fn confine_before_exec(
             }
             // Mark every inherited descriptor close-on-exec (closing would break std's exec-error pipe).
             libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_uint);
+            if let Some(fd) = inherit {
+                libc::fcntl(fd, libc::F_SETFD, 0);
+            }
             if let Some(id) = drop_to
                 && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 || libc::setuid(id) != 0)
             {

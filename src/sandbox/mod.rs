@@ -15,7 +15,7 @@
 //! The only module with `unsafe`: each block says why it is sound.
 #![allow(unsafe_code)]
 
-mod affinity;
+pub mod affinity;
 mod cgroup;
 mod confine;
 pub mod landlock;
@@ -23,6 +23,7 @@ mod launch;
 pub mod namespaces;
 pub mod probe;
 mod reaper;
+pub mod repeat;
 mod seccomp;
 mod signals;
 mod spawn;
@@ -249,7 +250,7 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
         Input::File(path) => Stdio::from(std::fs::File::open(path)?),
         Input::Bytes(_) => Stdio::piped(),
     };
-    let mut launched = launch::launch(plan, probe::layers(), launch::Extras { stdin, freezer: false })?;
+    let mut launched = launch::launch(plan, probe::layers(), launch::Extras { stdin, freezer: false, inherit: None })?;
     let pid = launched.pid;
     let stdin = match &plan.stdin {
         Input::Bytes(bytes) => launched.child.stdin.take().map(|pipe| (OwnedFd::from(pipe), bytes.as_slice())),

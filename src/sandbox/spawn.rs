@@ -38,13 +38,18 @@ pub struct SpawnUsage {
 /// `nobody` when asked), with stdin, stdout and stderr piped to the caller. `plan.stdin`,
 /// `plan.limits.wall_time` and `plan.limits.output` are ignored; the memory and CPU limits apply.
 pub fn spawn(plan: &RunPlan) -> io::Result<Spawned> {
-    start(plan, probe::layers())
+    start(plan, probe::layers(), None)
 }
 
-fn start(plan: &RunPlan, layers: &'static Layers) -> io::Result<Spawned> {
+/// [`spawn`], the process inheriting descriptor `inherit` under its own number.
+pub(super) fn spawn_inheriting(plan: &RunPlan, inherit: std::os::fd::RawFd) -> io::Result<Spawned> {
+    start(plan, probe::layers(), Some(inherit))
+}
+
+fn start(plan: &RunPlan, layers: &'static Layers, inherit: Option<std::os::fd::RawFd>) -> io::Result<Spawned> {
     let job_plan = plan.clone();
-    let launched =
-        on_spawner_thread(move || launch::launch(&job_plan, layers, Extras { stdin: Stdio::piped(), freezer: true }))??;
+    let extras = move || Extras { stdin: Stdio::piped(), freezer: true, inherit };
+    let launched = on_spawner_thread(move || launch::launch(&job_plan, layers, extras()))??;
     Ok(Spawned::watch(launched, plan.limits))
 }
 
@@ -419,7 +424,7 @@ mod tests {
     fn a_spawned_cat_echoes_a_line_back() {
         for layers in tiers() {
             let workdir = tempfile::tempdir().unwrap();
-            let mut node = start(&confined("cat", &[], workdir.path()), layers).unwrap();
+            let mut node = start(&confined("cat", &[], workdir.path()), layers, None).unwrap();
             let mut stdin = node.take_stdin().unwrap();
             let mut stdout = BufReader::new(node.take_stdout().unwrap());
             stdin.write_all(b"{\"body\":{\"type\":\"echo\"}}\n").unwrap();
@@ -437,7 +442,7 @@ mod tests {
         for layers in tiers() {
             let workdir = tempfile::tempdir().unwrap();
             let plan = confined("sh", &["-c", "sleep 300 & sleep 300 & echo ready; wait"], workdir.path());
-            let mut node = start(&plan, layers).unwrap();
+            let mut node = start(&plan, layers, None).unwrap();
             let mut stdout = BufReader::new(node.take_stdout().unwrap());
             let mut line = String::new();
             stdout.read_line(&mut line).unwrap();
@@ -464,7 +469,7 @@ mod tests {
     fn pause_stops_it_answering_and_resume_restarts_it() {
         for layers in tiers() {
             let workdir = tempfile::tempdir().unwrap();
-            let mut node = start(&confined("cat", &[], workdir.path()), layers).unwrap();
+            let mut node = start(&confined("cat", &[], workdir.path()), layers, None).unwrap();
             let mut stdin = node.take_stdin().unwrap();
             let (lines_tx, lines) = mpsc::channel();
             let mut stdout = BufReader::new(node.take_stdout().unwrap());
@@ -494,7 +499,7 @@ mod tests {
             let workdir = tempfile::tempdir().unwrap();
             let mut plan = confined("/usr/bin/python3", &["-c", grow], workdir.path());
             plan.limits.memory = Some(64 << 20);
-            let mut node = start(&plan, layers).unwrap();
+            let mut node = start(&plan, layers, None).unwrap();
             let status = node.wait_timeout(Duration::from_secs(30)).unwrap();
             assert_eq!(status, Some(Status::Signaled(libc::SIGKILL)));
             let usage = node.usage();
@@ -507,7 +512,8 @@ mod tests {
     fn usage_counts_the_cpu_time_of_a_busy_loop() {
         for layers in tiers() {
             let workdir = tempfile::tempdir().unwrap();
-            let mut node = start(&confined("sh", &["-c", "while :; do :; done"], workdir.path()), layers).unwrap();
+            let mut node =
+                start(&confined("sh", &["-c", "while :; do :; done"], workdir.path()), layers, None).unwrap();
             let deadline = Instant::now() + Duration::from_secs(20);
             let mut cpu = Duration::ZERO;
             while cpu < Duration::from_millis(100) && Instant::now() < deadline {
