@@ -117,6 +117,10 @@ fn provenance(result: &BenchResult) -> String {
         result.workload.seed,
         result.metrics.first().map_or(0, |m| m.ratio.seed)
     )];
+    // The usual way (a repeater per side) goes without saying; the slower one says why.
+    if result.launch.starts_with("one sandbox per run") {
+        parts.push(result.launch.clone());
+    }
     if let Some(env) = &result.environment {
         let load = env.load_average.map_or_else(String::new, |l| format!(", load {:.2}", l[0]));
         parts.push(format!("{}, {} cores{load}", env.cpu_model.as_deref().unwrap_or("unknown CPU"), env.cores));
@@ -228,5 +232,16 @@ mod tests {
     #[test]
     fn strip_of_equal_values_is_one_mark() {
         assert_eq!(strip(&[1.0, 1.0], 1.0, 1.0, 5), "  |  ");
+    }
+
+    #[test]
+    fn the_provenance_says_why_runs_went_one_sandbox_each() {
+        let bench: crate::spec::Bench =
+            toml::from_str("name = \"speed\"\npoints = 10\n[workload]\ngenerator = \"g.py\"\n").unwrap();
+        let mut result = super::super::base(&bench, 1, None, None);
+        result.launch = "repeater: each side's runs inside one sandbox of its own".into();
+        assert!(!provenance(&result).contains("sandbox"), "{}", provenance(&result));
+        result.launch = "one sandbox per run (no repeater: permission denied)".into();
+        assert!(provenance(&result).ends_with("· one sandbox per run (no repeater: permission denied)"));
     }
 }
