@@ -994,7 +994,7 @@ impl<'a> Harness<'a> {
         };
         if let Some(index) = numbered('n').filter(|i| self.node_ids.get(*i).is_some_and(|id| id == name)) {
             Address::Node(index)
-        } else if let Some(number) = numbered('c').filter(|k| format!("c{k}") == name) {
+        } else if let Some(number) = numbered('c').filter(|_| !name[1..].starts_with('0') || name == "c0") {
             match number {
                 0 => Address::Admin,
                 k if k <= self.clients.len() => Address::Client(k - 1),
