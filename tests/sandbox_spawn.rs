@@ -136,3 +136,17 @@ fn a_busy_node_in_namespaces_shows_its_cpu_time() {
     assert!(cpu >= Duration::from_millis(100), "{cpu:?}");
     node.kill();
 }
+
+#[test]
+fn through_namespaces_a_missing_program_is_an_error_and_statuses_are_the_program_s() {
+    if !with_namespaces() {
+        return;
+    }
+    let dir = workdir();
+    let error = sandbox::run(&plan("/nonexistent/program", &[], dir.path())).expect_err("nothing to run");
+    assert_eq!(error.kind(), std::io::ErrorKind::NotFound, "{error}");
+    let exited = sandbox::run(&plan("sh", &["-c", "exit 7"], dir.path())).expect("runs");
+    assert_eq!(exited.status, Status::Exited(7));
+    let signaled = sandbox::run(&plan("sh", &["-c", "kill -SEGV $$"], dir.path())).expect("runs");
+    assert_eq!(signaled.status, Status::Signaled(libc::SIGSEGV), "the program's own signal, not init's");
+}
