@@ -39,12 +39,12 @@ pub const DEFAULT_MAX_CI_WIDTH: f64 = 0.10;
 /// Adds the challenge's benches to a graded report: run only when every case passed, otherwise
 /// listed as not run with no points. Bench points join the report's score and maximum, except for a
 /// bench that could not be scored fairly (too noisy, judge error), which joins neither.
-pub fn add_to_report(challenge: &LoadedChallenge, built: Option<&Built>, report: &mut Report) {
+pub fn add_to_report(challenge: &LoadedChallenge, built: Option<&Built>, report: &mut Report, progress: &dyn Fn(&str)) {
     if challenge.spec.benches.is_empty() {
         return;
     }
     let results = match built {
-        Some(built) if report.all_passed() => run_all(challenge, built, report.seed),
+        Some(built) if report.all_passed() => run_all(challenge, built, report.seed, progress),
         _ => {
             let why = if report.build.ok { "correctness failed" } else { "the submission did not build" };
             challenge
@@ -73,12 +73,22 @@ fn points(results: &[BenchResult]) -> (f64, f64) {
 /// Runs every bench of the challenge for a built candidate, one after another (never in parallel:
 /// they would disturb each other), against the first reference solution.
 #[must_use]
-pub fn run_all(challenge: &LoadedChallenge, candidate: &Built, run_seed: u64) -> Vec<BenchResult> {
+/// `progress` hears what is being done (building the reference, making a workload, measuring), for a
+/// spinner: a big workload takes minutes to make.
+pub fn run_all(
+    challenge: &LoadedChallenge,
+    candidate: &Built,
+    run_seed: u64,
+    progress: &dyn Fn(&str),
+) -> Vec<BenchResult> {
     let benches = &challenge.spec.benches;
     let reference_dir = challenge.spec.validate.references.first();
     let reference = match reference_dir {
         None => Err("the challenge names no reference solution ([validate] references) to compare against".into()),
-        Some(dir) => build_reference(&challenge.path(dir), &challenge.spec.build),
+        Some(dir) => {
+            progress(&format!("building the reference {dir}"));
+            build_reference(&challenge.path(dir), &challenge.spec.build)
+        }
     };
     let environment = environment::capture();
     benches
@@ -87,7 +97,7 @@ pub fn run_all(challenge: &LoadedChallenge, candidate: &Built, run_seed: u64) ->
             let mut result = base(bench, run_seed, reference_dir.cloned(), Some(environment.clone()));
             match &reference {
                 Err(why) => judge_error(&mut result, why),
-                Ok(reference) => run_one(challenge, bench, candidate, reference, run_seed, &mut result),
+                Ok(reference) => run_one(challenge, bench, candidate, reference, run_seed, &mut result, progress),
             }
             result
         })
@@ -113,6 +123,7 @@ fn run_one(
     reference: &Built,
     run_seed: u64,
     result: &mut BenchResult,
+    progress: &dyn Fn(&str),
 ) {
     if let Some(problem) = spec_problem(bench) {
         return judge_error(result, &format!("bench `{}` in challenge.toml: {problem}", bench.name));
@@ -120,6 +131,7 @@ fn run_one(
     if candidate.run.is_empty() || reference.run.is_empty() {
         return judge_error(result, "nothing to run");
     }
+    progress(&format!("{}: making the workload ({})", bench.name, bench.workload.generator));
     let workload = match workload::prepare(challenge, bench, result.workload.seed) {
         Ok(workload) => workload,
         Err(why) => return judge_error(result, &format!("the workload could not be made: {why}")),
@@ -165,6 +177,7 @@ fn run_one(
         Err(error) => (per_run(None), format!("one sandbox per run (no repeater: {error})")),
     };
     result.launch = launch;
+    progress(&format!("{}: measuring the submission and the reference in turn", bench.name));
     let bootstrap_seed = stats::SplitMix64::new(run_seed ^ workload::name_hash(&bench.name) ^ 0xb007).next_u64();
     evaluate(bench, &mut executor, bootstrap_seed, counter_problem, result);
 }
@@ -386,6 +399,25 @@ mod tests {
             with(BenchStatus::Failed, Some(0.0)),
         ];
         assert_eq!(points(&results), (7.5, 20.0));
+    }
+
+    #[test]
+    fn progress_names_each_step_of_a_real_bench() {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/challenges/bench");
+        let challenge = crate::spec::load(fixture).unwrap();
+        let candidate = build_reference(&challenge.path("solutions/slow"), &challenge.spec.build).unwrap();
+        let steps = std::cell::RefCell::new(Vec::new());
+        let results = run_all(&challenge, &candidate, 1, &|step| steps.borrow_mut().push(step.to_string()));
+        assert_eq!(results.len(), 1);
+        assert_eq!(
+            steps.into_inner(),
+            [
+                "building the reference solutions/reference",
+                "spin: making the workload (gen/work.py)",
+                "spin: measuring the submission and the reference in turn"
+            ]
+        );
+        assert!(results[0].samples.candidate.len() >= 30, "{:?}", results[0].message);
     }
 
     fn bench(extra: &str) -> Bench {

@@ -40,7 +40,12 @@ pub fn run(
     }
     let built = pipeline::detect_and_build(&loaded, dir, &mut report, &indicatif::ProgressBar::hidden());
     report.benches = match &built {
-        Some(built) => bench::run_all(&loaded, built, seed),
+        Some(built) => {
+            let spinner = pipeline::progress_bar(super::show_progress(), None, "benchmarks");
+            let results = bench::run_all(&loaded, built, seed, &|step| spinner.set_message(step.to_string()));
+            spinner.finish_and_clear();
+            results
+        }
         None => {
             let why = if report.build.commands.is_empty() && !report.build.log_tail.is_empty() {
                 format!("not benchmarked: {}", report.build.log_tail.lines().next().unwrap_or_default())

@@ -81,7 +81,11 @@ pub fn grade(challenge: &LoadedChallenge, dir: &Path, options: &Options) -> Repo
     report.max_score = max;
     if options.mode == Mode::Grade {
         let _machine = crate::batch::machine::for_work(!challenge.spec.benches.is_empty());
-        crate::bench::add_to_report(challenge, built.as_ref(), &mut report);
+        let spinner = progress_bar(options.progress && !challenge.spec.benches.is_empty(), None, "benchmarks");
+        crate::bench::add_to_report(challenge, built.as_ref(), &mut report, &|step| {
+            spinner.set_message(step.to_string())
+        });
+        spinner.finish_and_clear();
     }
     report.duration = started.elapsed().as_secs_f64();
     report
@@ -353,7 +357,7 @@ pub fn submission_name(dir: &Path) -> String {
     normal.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-fn progress_bar(enabled: bool, length: Option<u64>, message: &str) -> ProgressBar {
+pub(crate) fn progress_bar(enabled: bool, length: Option<u64>, message: &str) -> ProgressBar {
     if !enabled {
         return ProgressBar::hidden();
     }
