@@ -414,8 +414,12 @@ fn bench_bad(name: &str) -> (i32, serde_json::Value) {
 }
 
 #[test]
-fn a_bench_run_that_fails_or_hangs_after_the_first_fails_the_bench_with_its_reason() {
-    for (name, reason) in [("fails-later", "ended with exit code 9"), ("hangs-later", "hit the wall-clock limit")] {
+fn a_bench_run_that_fails_hangs_or_cheats_after_the_first_fails_the_bench_with_its_reason() {
+    for (name, reason) in [
+        ("fails-later", "ended with exit code 9"),
+        ("hangs-later", "hit the wall-clock limit"),
+        ("lazy-later", "printed another answer than the reference's on the workload"),
+    ] {
         let (code, result) = bench_bad(name);
         assert_eq!(result["status"], "failed", "{name}: {result}");
         assert!(result["message"].as_str().unwrap().contains(reason), "{name}: {}", result["message"]);

@@ -72,21 +72,25 @@ pub trait Executor {
     fn run(&mut self, side: Side) -> Result<Sample, RunFailure>;
 }
 
-/// The expected stdout of the workload and how to compare against it.
+/// The expected stdout of the workload and how to compare against it. Without an answer from the
+/// generator, the reference's first output is the answer.
 #[derive(Debug, Clone)]
 pub struct ExpectedOutput {
-    pub answer: Vec<u8>,
+    pub answer: Option<Vec<u8>>,
     pub compare: Compare,
     pub options: CompareOptions,
 }
 
-/// Runs the two programs through the sandbox. Each side's first run is checked against the expected
-/// answer (when the workload has one), so a fast wrong program cannot be benchmarked.
+/// Runs the two programs through the sandbox. Every run's output is checked against the expected
+/// answer (the workload's, or else the reference's first output), so a fast wrong program cannot be
+/// benchmarked, nor one that does the work only when it guesses it is checked.
 pub struct SandboxExecutor {
     candidate: RunPlan,
     reference: RunPlan,
     expected: Option<ExpectedOutput>,
-    checked: [bool; 2],
+    /// A candidate's output that waits for the reference's first one, when that is the answer.
+    unchecked: Option<Vec<u8>>,
+    answer_is_reference: bool,
     counter: Option<InstructionCounter>,
     repeaters: Option<Repeaters>,
 }
@@ -108,7 +112,15 @@ impl SandboxExecutor {
         expected: Option<ExpectedOutput>,
         counter: Option<InstructionCounter>,
     ) -> Self {
-        SandboxExecutor { candidate, reference, expected, checked: [false; 2], counter, repeaters: None }
+        SandboxExecutor {
+            candidate,
+            reference,
+            expected,
+            unchecked: None,
+            answer_is_reference: false,
+            counter,
+            repeaters: None,
+        }
     }
 
     /// Runs every sample of a side inside one sandbox of its own (see [`crate::sandbox::repeat`]).
@@ -152,9 +164,7 @@ impl SandboxExecutor {
 
     fn outcome(&mut self, side: Side) -> (std::io::Result<Outcome>, Option<u64>) {
         if let Some(repeaters) = self.repeaters.as_mut() {
-            // Only the first run's output is checked.
-            let capture = !self.checked[side as usize];
-            return (repeaters.running[side as usize].run(capture), None);
+            return (repeaters.running[side as usize].run(), None);
         }
         let plan = match side {
             Side::Candidate => &self.candidate,
@@ -164,6 +174,33 @@ impl SandboxExecutor {
             Some(counter) => counter.count(|| sandbox::run(plan)),
             None => (sandbox::run(plan), None),
         }
+    }
+}
+
+impl SandboxExecutor {
+    /// Checks a run's output; the first output of the reference becomes the answer when there is none.
+    fn check(&mut self, side: Side, output: Vec<u8>) -> Result<(), RunFailure> {
+        let Some(expected) = self.expected.as_mut() else { return Ok(()) };
+        if expected.answer.is_none() {
+            if side == Side::Candidate {
+                self.unchecked = Some(output);
+                return Ok(());
+            }
+            expected.answer = Some(output);
+            self.answer_is_reference = true;
+            return match self.unchecked.take() {
+                Some(waiting) => self.check(Side::Candidate, waiting),
+                None => Ok(()),
+            };
+        }
+        let answer = expected.answer.as_deref().unwrap_or_default();
+        let judgement = compare(expected.compare, &expected.options, answer, &output);
+        if judgement.accepted {
+            return Ok(());
+        }
+        let why = judgement.first_difference.unwrap_or_else(|| "differs".into());
+        let what = if self.answer_is_reference { "another answer than the reference's" } else { "a wrong answer" };
+        Err(RunFailure { side, reason: format!("printed {what} on the workload: {why}") })
     }
 }
 
@@ -184,17 +221,7 @@ impl Executor for SandboxExecutor {
         if !outcome.success() {
             return Err(fail(format!("ended with {}", outcome.status)));
         }
-        let index = side as usize;
-        if !self.checked[index] {
-            self.checked[index] = true;
-            if let Some(expected) = &self.expected {
-                let judgement = compare(expected.compare, &expected.options, &expected.answer, &outcome.stdout);
-                if !judgement.accepted {
-                    let why = judgement.first_difference.unwrap_or_else(|| "differs".into());
-                    return Err(fail(format!("printed a wrong answer on the workload: {why}")));
-                }
-            }
-        }
+        self.check(side, outcome.stdout)?;
         Ok(Sample {
             wall: outcome.wall_time.as_secs_f64(),
             cpu: outcome.cpu_time.as_secs_f64(),
@@ -280,11 +307,31 @@ mod tests {
 
     #[test]
     fn a_wrong_answer_on_the_first_run_is_a_failure() {
-        let expected =
-            ExpectedOutput { answer: b"hello\n".to_vec(), compare: Compare::Exact, options: CompareOptions::default() };
+        let expected = ExpectedOutput {
+            answer: Some(b"hello\n".to_vec()),
+            compare: Compare::Exact,
+            options: CompareOptions::default(),
+        };
         let mut executor = SandboxExecutor::new(plan("echo", &["bye"]), plan("echo", &["hello"]), Some(expected), None);
         executor.run(Side::Reference).unwrap();
         let failure = executor.run(Side::Candidate).unwrap_err();
         assert!(failure.reason.starts_with("printed a wrong answer on the workload"), "{failure}");
+    }
+
+    #[test]
+    fn without_an_answer_the_candidate_must_print_what_the_reference_printed_every_time() {
+        let expected = ExpectedOutput { answer: None, compare: Compare::Exact, options: CompareOptions::default() };
+        let mut executor =
+            SandboxExecutor::new(plan("echo", &["bye"]), plan("echo", &["hello"]), Some(expected.clone()), None);
+        // The candidate runs first: its output waits for the reference's, which then fails it.
+        executor.run(Side::Candidate).unwrap();
+        let failure = executor.run(Side::Reference).unwrap_err();
+        assert_eq!(failure.side, Side::Candidate);
+        assert!(failure.reason.starts_with("printed another answer than the reference's"), "{failure}");
+
+        let mut same = SandboxExecutor::new(plan("echo", &["hi"]), plan("echo", &["hi"]), Some(expected), None);
+        for side in [Side::Candidate, Side::Reference, Side::Reference, Side::Candidate] {
+            same.run(side).unwrap();
+        }
     }
 }

@@ -72,9 +72,9 @@ fn points(results: &[BenchResult]) -> (f64, f64) {
 
 /// Runs every bench of the challenge for a built candidate, one after another (never in parallel:
 /// they would disturb each other), against the first reference solution.
-#[must_use]
 /// `progress` hears what is being done (building the reference, making a workload, measuring), for a
 /// spinner: a big workload takes minutes to make.
+#[must_use]
 pub fn run_all(
     challenge: &LoadedChallenge,
     candidate: &Built,
@@ -159,8 +159,8 @@ fn run_one(
         drop_privileges: true,
         confine: Some(Confinement::run(built.dir.clone())),
     };
-    let expected = workload.answer.clone().map(|answer| ExpectedOutput {
-        answer,
+    let expected = Some(ExpectedOutput {
+        answer: workload.answer.clone(),
         compare: challenge.spec.check.compare.unwrap_or_default(),
         options: CompareOptions::from_check(&challenge.spec.check),
     });

@@ -65,7 +65,11 @@ pub fn rule_problem(rule: &BenchScore) -> Option<String> {
 #[must_use]
 pub fn decide(rule: &BenchScore, metric: Metric, estimate: &RatioEstimate, max_width: f64, points: f64) -> Decision {
     let width = estimate.relative_width();
-    if width > max_width || width.is_nan() {
+    // A wide interval that lies wholly on one flat part of the rule (all past `zero_at`, or all within
+    // `full_at`) gives the same points wherever the ratio is in it: noise, the candidate's own or made on
+    // purpose, cannot keep such a result from counting.
+    let flat = fraction(rule, estimate.low) == fraction(rule, estimate.high);
+    if (width > max_width || width.is_nan()) && !(flat && estimate.low.is_finite() && estimate.high.is_finite()) {
         return Decision::TooNoisy { figure: figure_name(metric), width, allowed: max_width };
     }
     let fraction = fraction(rule, estimate.ratio);
@@ -161,5 +165,16 @@ mod tests {
     fn an_interval_exactly_at_the_bound_is_still_scored() {
         let decision = decide(&curve(1.0, 2.0), Metric::Wall, &estimate(1.0, 0.95, 1.05), 0.1 + 1e-12, 1.0);
         assert!(matches!(decision, Decision::Scored { .. }), "{decision:?}");
+    }
+
+    #[test]
+    fn a_wide_interval_on_one_flat_part_of_the_rule_is_scored_anyway() {
+        let rule = curve(0.5, 2.0);
+        let too_slow = decide(&rule, Metric::Wall, &estimate(3.0, 2.7, 3.3), 0.1, 10.0);
+        assert!(matches!(too_slow, Decision::Scored { points, .. } if points == 0.0), "{too_slow:?}");
+        let fast = decide(&rule, Metric::Wall, &estimate(0.3, 0.2, 0.45), 0.1, 10.0);
+        assert!(matches!(fast, Decision::Scored { points, .. } if points == 10.0), "{fast:?}");
+        let across = decide(&rule, Metric::Wall, &estimate(1.9, 1.5, 2.3), 0.1, 10.0);
+        assert!(matches!(across, Decision::TooNoisy { .. }), "{across:?}");
     }
 }

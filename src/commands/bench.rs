@@ -55,7 +55,9 @@ pub fn run(
             loaded.spec.benches.iter().map(|b| bench::not_run(b, seed, &why)).collect()
         }
     };
-    // Folds from +0.0: a float sum of nothing is -0.0, which would print as "-0%".
+    // Folds from +0.0: a float sum of nothing is -0.0, which would print as "-0%". Unlike `grade`, a bench
+    // with no number counts here at 0 of its points: alone, leaving it out would read as 0/0 (100%); the
+    // exit code (3) says there was no number.
     report.score = report.benches.iter().filter_map(|b| b.points).fold(0.0, |total, p| total + p);
     report.max_score = report.benches.iter().map(|b| b.max_points).fold(0.0, |total, p| total + p);
     report.duration = started.elapsed().as_secs_f64();

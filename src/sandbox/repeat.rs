@@ -5,12 +5,15 @@
 //!
 //! The grader asks for a run with one byte on the repeater's stdin; the repeater starts the program in
 //! a process group of its own (stdin from the input file, which the grader opened and the repeater
-//! inherits, rewound for each run; stdout into a file when the grader asks for it, the first run's, else
-//! to /dev/null as in a bare timing loop; stderr appended to one file), waits for it, kills what it left in its group, and answers with one line: the wait status,
-//! user and system CPU microseconds, peak resident kilobytes and wall microseconds (from before the fork
-//! to the end of `wait4`, as a bare fork-exec-wait loop measures). Every run inherits the repeater's
-//! confinement; its CPU time is limited by RLIMIT_CPU and judged exactly from its rusage, its wall time
-//! by the grader, which kills the whole repeater when an answer is late.
+//! inherits, rewound for each run; stdout into one file, also rewound, the answer saying how much was
+//! written, so every run sees the same kind of output and every run is checked; stderr appended to one
+//! file), waits for it, kills what it left (every other process of its PID namespace, or else its
+//! process group) and reaps it, and answers with one line: the wait status, user and system CPU
+//! microseconds (of every process of the run: the repeater is their subreaper, so a child left
+//! unwaited is counted too), peak resident kilobytes, wall microseconds (from before the fork to the end
+//! of `wait4`, as a bare fork-exec-wait loop measures) and bytes written. Every run inherits the repeater's confinement; its CPU time is limited by RLIMIT_CPU and
+//! judged exactly from its rusage, its wall time by the grader, which kills the whole repeater when an
+//! answer is late. The repeater is not dumpable: a run (same user) cannot reach its memory.
 //!
 //! Between runs the repeater waits on the CPU the grader's measuring thread is pinned to, so the
 //! request and the answer each wake a process on the CPU that just went to sleep (on a virtual machine,
@@ -18,7 +21,7 @@
 //! CPU set.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
@@ -87,8 +90,17 @@ impl Repeater {
             plan.limits.cpu_time.map_or_else(|| "-".to_string(), |cpu| cpu.as_secs().saturating_add(1).to_string());
         let program = super::resolve_program(&plan.program, &plan.env);
         let pin = pin.map_or_else(|| "-".to_string(), |cpu| cpu.to_string());
-        let mut args: Vec<OsString> =
-            vec![SERVE_ARG.into(), stdin, output.into(), errors.clone().into(), cpu.into(), pin.into()];
+        // In a PID namespace of its own, the repeater may kill everything else in it after each run.
+        let alone = plan.confine.as_ref().is_some_and(|c| !c.network) && super::probe::layers().namespaces;
+        let mut args: Vec<OsString> = vec![
+            SERVE_ARG.into(),
+            stdin,
+            output.into(),
+            errors.clone().into(),
+            cpu.into(),
+            pin.into(),
+            if alone { "alone" } else { "shared" }.into(),
+        ];
         args.push("--".into());
         args.push(program);
         args.extend(plan.args.iter().cloned());
@@ -126,11 +138,10 @@ impl Repeater {
     }
 
     /// Runs the program once and waits for it (at most the plan's wall-clock limit: past it, the whole
-    /// repeater is killed and the run reported as over that limit). Its stdout is kept only when
-    /// `capture` says so (otherwise it goes to /dev/null), its stderr read only when it failed. Errors
-    /// are the grader's.
-    pub fn run(&mut self, capture: bool) -> io::Result<Outcome> {
-        self.commands.write_all(if capture { CAPTURE } else { DISCARD })?;
+    /// repeater is killed and the run reported as over that limit). Its stderr is read only when it
+    /// failed. Errors are the grader's.
+    pub fn run(&mut self) -> io::Result<Outcome> {
+        self.commands.write_all(RUN)?;
         let started = Instant::now();
         let deadline = started + self.limits.wall_time;
         let line = loop {
@@ -153,10 +164,10 @@ impl Repeater {
             }
         };
         let answer = Answer::parse(&line).map_err(io::Error::other)?;
-        self.outcome(&answer, capture)
+        self.outcome(&answer)
     }
 
-    fn outcome(&self, answer: &Answer, capture: bool) -> io::Result<Outcome> {
+    fn outcome(&self, answer: &Answer) -> io::Result<Outcome> {
         let status = super::decode(answer.status);
         let cpu_time = Duration::from_micros(answer.user_us.saturating_add(answer.system_us));
         let peak_memory = answer.peak_kib.saturating_mul(1024);
@@ -165,8 +176,9 @@ impl Repeater {
         if limit_hit.is_none() && wall_time > self.limits.wall_time {
             limit_hit = Some(LimitHit::WallTime);
         }
-        let stdout = if capture { read_capped(&self.output, self.limits.output)? } else { Vec::new() };
-        if stdout.len() as u64 > self.limits.output && limit_hit.is_none() {
+        let stdout = read_capped(&self.output, answer.written.min(self.limits.output.saturating_add(1)))?;
+        let stdout = stdout[..stdout.len().min(answer.written as usize)].to_vec();
+        if answer.written > self.limits.output && limit_hit.is_none() {
             limit_hit = Some(LimitHit::Output);
         }
         let mut stderr = Vec::new();
@@ -245,9 +257,8 @@ fn open_output(path: &Path) -> io::Result<Option<std::fs::File>> {
     Ok(Some(file))
 }
 
-/// The grader's requests: a run whose stdout is kept, or one whose stdout is discarded.
-const CAPTURE: &[u8] = b"c";
-const DISCARD: &[u8] = b"r";
+/// The grader's request for a run.
+const RUN: &[u8] = b"r";
 
 /// One answer line of the repeater.
 #[derive(Debug, PartialEq, Eq)]
@@ -257,6 +268,8 @@ struct Answer {
     system_us: u64,
     peak_kib: u64,
     wall_us: u64,
+    /// Bytes of stdout the run wrote (the file is rewound, not emptied, between runs).
+    written: u64,
 }
 
 impl Answer {
@@ -266,7 +279,7 @@ impl Answer {
         }
         let malformed = || format!("malformed repeater answer: {line:?}");
         let fields: Vec<&str> = line.split(' ').collect();
-        let ["ran", status, user, system, peak, wall] = fields[..] else { return Err(malformed()) };
+        let ["ran", status, user, system, peak, wall, written] = fields[..] else { return Err(malformed()) };
         let number = |field: &str| field.parse::<u64>().map_err(|_| malformed());
         Ok(Answer {
             status: status.parse().map_err(|_| malformed())?,
@@ -274,11 +287,13 @@ impl Answer {
             system_us: number(system)?,
             peak_kib: number(peak)?,
             wall_us: number(wall)?,
+            written: number(written)?,
         })
     }
 
     fn line(&self) -> String {
-        format!("ran {} {} {} {} {}", self.status, self.user_us, self.system_us, self.peak_kib, self.wall_us)
+        let Answer { status, user_us, system_us, peak_kib, wall_us, written } = self;
+        format!("ran {status} {user_us} {system_us} {peak_kib} {wall_us} {written}")
     }
 }
 
@@ -291,13 +306,15 @@ struct Request {
     cpu_seconds: Option<u64>,
     /// The CPU to wait on between runs.
     pin: Option<usize>,
+    /// Whether the repeater has a PID namespace of its own (so every other process in it is a run's).
+    alone: bool,
     program: OsString,
     args: Vec<OsString>,
 }
 
 impl Request {
     fn parse(args: &[OsString]) -> Option<Request> {
-        let [stdin, output, errors, cpu, pin, separator, program, rest @ ..] = args else { return None };
+        let [stdin, output, errors, cpu, pin, alone, separator, program, rest @ ..] = args else { return None };
         if separator != "--" {
             return None;
         }
@@ -310,6 +327,7 @@ impl Request {
             errors: errors.into(),
             cpu_seconds,
             pin,
+            alone: alone == "alone",
             program: program.clone(),
             args: rest.to_vec(),
         })
@@ -326,6 +344,17 @@ fn serve(args: &[OsString]) -> i32 {
         // SAFETY: the runs get their own copy as stdin, never this one.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
+    // SAFETY: prctl with integer arguments. Not dumpable: a run of the same user may not write into this
+    // process's memory (through /proc/<pid>/mem) to forge answers; the subreaper gets every orphan of a
+    // run, to count and kill.
+    unsafe {
+        if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0
+            || libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0
+        {
+            let _ = writeln!(io::stdout(), "error cannot set up the repeater: {}", io::Error::last_os_error());
+            return 2;
+        }
+    }
     if let Some(seconds) = request.cpu_seconds
         && let Err(error) = super::set_limit(libc::RLIMIT_CPU, seconds)
     {
@@ -337,18 +366,16 @@ fn serve(args: &[OsString]) -> i32 {
     if let Some((_, pinned)) = &masks {
         pinned.apply();
     }
-    let opened = (create(&request.errors), std::fs::OpenOptions::new().write(true).open("/dev/null"));
-    let (Ok(errors), Ok(null)) = opened else {
-        let _ = writeln!(io::stdout(), "error cannot open {} or /dev/null", request.errors.display());
+    let (Ok(output), Ok(errors)) = (create(&request.output), create(&request.errors)) else {
+        let _ = writeln!(io::stdout(), "error cannot create {}", request.output.display());
         return 2;
     };
-    let sinks = Sinks { errors, null };
+    let sinks = Sinks { output, errors };
     let mut commands = io::stdin().lock();
     let mut answers = io::stdout().lock();
     let mut byte = [0u8; 1];
     while matches!(commands.read(&mut byte), Ok(1)) {
-        let capture = byte == CAPTURE;
-        let line = match run_once(&request, &sinks, capture, masks.as_ref()) {
+        let line = match run_once(&request, &sinks, masks.as_ref()) {
             Ok(answer) => answer.line(),
             Err(error) => format!("error cannot run {}: {error}", request.program.to_string_lossy()),
         };
@@ -359,12 +386,13 @@ fn serve(args: &[OsString]) -> i32 {
     0
 }
 
-/// Where runs write besides a kept stdout, opened once: a path opened for each run costs as much as
-/// a bare fork (tens of microseconds each on an overlay filesystem under Landlock).
+/// Where runs write, opened once: a path opened for each run costs as much as a bare fork (tens of
+/// microseconds each on an overlay filesystem under Landlock).
 struct Sinks {
+    /// The runs' stdout, rewound before each.
+    output: std::fs::File,
     /// Every run's stderr, one after the other.
     errors: std::fs::File,
-    null: std::fs::File,
 }
 
 fn create(path: &Path) -> io::Result<std::fs::File> {
@@ -377,7 +405,7 @@ fn create(path: &Path) -> io::Result<std::fs::File> {
         .open(path)
 }
 
-fn run_once(request: &Request, sinks: &Sinks, capture: bool, masks: Option<&(Mask, Mask)>) -> io::Result<Answer> {
+fn run_once(request: &Request, sinks: &Sinks, masks: Option<&(Mask, Mask)>) -> io::Result<Answer> {
     let stdin = match request.stdin {
         Some(fd) => {
             // SAFETY: lseek and fcntl on the inherited descriptor; the duplicate is a new one we own.
@@ -395,8 +423,12 @@ fn run_once(request: &Request, sinks: &Sinks, capture: bool, masks: Option<&(Mas
         }
         None => Stdio::null(),
     };
-    let stdout = if capture { create(&request.output)? } else { sinks.null.try_clone()? };
+    // Rewound, not truncated (a truncation costs more than a fork under Landlock on an overlay file
+    // system): the run's copy shares this offset, and where it ends is how much the run wrote.
+    (&sinks.output).seek(io::SeekFrom::Start(0))?;
+    let stdout = sinks.output.try_clone()?;
     let stderr = sinks.errors.try_clone()?;
+    let before = children_usage();
     if let Some((whole, _)) = masks {
         whole.apply();
     }
@@ -427,16 +459,52 @@ fn run_once(request: &Request, sinks: &Sinks, capture: bool, masks: Option<&(Mas
         }
     }
     let wall = started.elapsed();
-    // SAFETY: the run's process group, whose leader we just reaped: what it left behind.
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    end_leftovers(pid, request.alone);
+    let written = (&sinks.output).stream_position()?;
+    let after = children_usage();
     let micros = |tv: libc::timeval| (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64;
+    // Every process of the run reaped here (its own and its orphans): their CPU time, not only the first's.
+    let user_us = micros(after.ru_utime).saturating_sub(micros(before.ru_utime)).max(micros(usage.ru_utime));
+    let system_us = micros(after.ru_stime).saturating_sub(micros(before.ru_stime)).max(micros(usage.ru_stime));
+    // The children's peak only grows: when it did, a process of this run set it.
+    let children_peak = if after.ru_maxrss > before.ru_maxrss { after.ru_maxrss } else { 0 };
     Ok(Answer {
         status,
-        user_us: micros(usage.ru_utime),
-        system_us: micros(usage.ru_stime),
-        peak_kib: usage.ru_maxrss.max(0) as u64,
+        user_us,
+        system_us,
+        peak_kib: usage.ru_maxrss.max(children_peak).max(0) as u64,
         wall_us: u64::try_from(wall.as_micros()).unwrap_or(u64::MAX),
+        written,
     })
+}
+
+/// Kills what a run left behind and reaps it: with a PID namespace of its own, every other process in
+/// it (init excepted, which the kernel spares); otherwise the run's process group (what left it is
+/// killed with the repeater).
+fn end_leftovers(pid: libc::pid_t, alone: bool) {
+    // Everything but init in our own namespace (waited for: all of it ends as our children, we being
+    // the subreaper); else the run's group, whose dead are reaped.
+    let (target, flags) = if alone { (-1, 0) } else { (-pid, libc::WNOHANG) };
+    // SAFETY: kill and waitpid on our own namespace's or group's processes.
+    unsafe {
+        libc::kill(target, libc::SIGKILL);
+        loop {
+            let reaped = libc::waitpid(target, std::ptr::null_mut(), flags);
+            if reaped > 0 || (reaped < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted) {
+                continue;
+            }
+            break;
+        }
+    }
+}
+
+fn children_usage() -> libc::rusage {
+    // SAFETY: an all-zero rusage is valid; getrusage writes it.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    }
 }
 
 #[cfg(test)]
@@ -445,10 +513,10 @@ mod tests {
 
     #[test]
     fn answers_round_trip_and_errors_and_garbage_are_told_apart() {
-        let answer = Answer { status: 256, user_us: 1, system_us: 2, peak_kib: 3, wall_us: 4 };
+        let answer = Answer { status: 256, user_us: 1, system_us: 2, peak_kib: 3, wall_us: 4, written: 5 };
         assert_eq!(Answer::parse(&answer.line()), Ok(answer));
         assert_eq!(Answer::parse("error cannot run x: gone"), Err("cannot run x: gone".to_string()));
-        for garbage in ["", "ran", "ran 1 2 3 4", "ran 1 2 3 4 5 6", "ran a 2 3 4 5", "walked 0 1 2 3 4"] {
+        for garbage in ["", "ran", "ran 1 2 3 4 5", "ran 1 2 3 4 5 6 7", "ran a 2 3 4 5 6", "walked 0 1 2 3 4 5"] {
             assert!(Answer::parse(garbage).unwrap_err().contains("malformed"), "{garbage:?}");
         }
     }
@@ -456,14 +524,14 @@ mod tests {
     #[test]
     fn requests_parse_and_refuse_what_is_not_one() {
         let args: Vec<OsString> =
-            ["7", "out", "out.stderr", "3", "1", "--", "/bin/prog", "-x"].map(OsString::from).to_vec();
+            ["7", "out", "out.stderr", "3", "1", "alone", "--", "/bin/prog", "-x"].map(OsString::from).to_vec();
         let request = Request::parse(&args).unwrap();
-        assert_eq!((request.stdin, request.cpu_seconds, request.pin), (Some(7), Some(3), Some(1)));
+        assert_eq!((request.stdin, request.cpu_seconds, request.pin, request.alone), (Some(7), Some(3), Some(1), true));
         assert_eq!(request.program.as_os_str(), OsStr::new("/bin/prog"));
         assert_eq!(request.args, vec![OsString::from("-x")]);
-        assert!(Request::parse(&args[..6]).is_none());
+        assert!(Request::parse(&args[..7]).is_none());
         let mut no_separator = args.clone();
-        no_separator[5] = "x".into();
+        no_separator[6] = "x".into();
         assert!(Request::parse(&no_separator).is_none());
     }
 
@@ -479,22 +547,21 @@ mod tests {
             errors: dir.path().join("out.stderr"),
             cpu_seconds: None,
             pin: None,
+            // Never `alone` here: this test's process shares its user and namespace with everything else.
+            alone: false,
             program: "/bin/sh".into(),
             args: ["-c", "cat; echo oops >&2; exit 3"].map(OsString::from).to_vec(),
         };
-        let sinks = Sinks {
-            errors: create(&request.errors).unwrap(),
-            null: std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap(),
-        };
-        let answer = run_once(&request, &sinks, true, None).unwrap();
+        let sinks = Sinks { output: create(&request.output).unwrap(), errors: create(&request.errors).unwrap() };
+        let answer = run_once(&request, &sinks, None).unwrap();
         assert_eq!(super::super::decode(answer.status), Status::Exited(3));
         assert!(answer.wall_us > 0 && answer.peak_kib > 0, "{answer:?}");
-        // A run that is not captured leaves the kept stdout alone; the input is read from its start each time.
-        run_once(&request, &sinks, false, None).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "hello\n");
-        std::fs::write(dir.path().join("out"), "").unwrap();
-        run_once(&request, &sinks, true, None).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "hello\n");
+        // Each run writes from the start, and says how much; the input is read from its start each time.
+        std::fs::write(dir.path().join("out"), "left over from before, and longer\n").unwrap();
+        run_once(&request, &sinks, None).unwrap();
+        let answer = run_once(&request, &sinks, None).unwrap();
+        assert_eq!(answer.written, 6);
+        assert!(std::fs::read_to_string(dir.path().join("out")).unwrap().starts_with("hello\n"));
         assert_eq!(read_capped(&dir.path().join("out"), 2).unwrap(), b"hel");
         assert_eq!(read_tail(&dir.path().join("out.stderr"), 7).unwrap(), b"s\noops\n");
         assert_eq!(std::fs::read(dir.path().join("out.stderr")).unwrap(), b"oops\noops\noops\n");
