@@ -176,8 +176,10 @@ impl Repeater {
         if limit_hit.is_none() && wall_time > self.limits.wall_time {
             limit_hit = Some(LimitHit::WallTime);
         }
-        let stdout = read_capped(&self.output, answer.written.min(self.limits.output.saturating_add(1)))?;
-        let stdout = stdout[..stdout.len().min(answer.written as usize)].to_vec();
+        // The file is rewound, not emptied: what lies past this run's bytes is an earlier run's.
+        let shown = answer.written.min(self.limits.output);
+        let mut stdout = read_capped(&self.output, shown)?;
+        stdout.truncate(shown as usize);
         if answer.written > self.limits.output && limit_hit.is_none() {
             limit_hit = Some(LimitHit::Output);
         }
@@ -194,7 +196,9 @@ impl Repeater {
         self.spawned.kill();
         match self.spawned.usage().limit_hit {
             Some(limit) => Ok(self.ended_by(Status::Signaled(libc::SIGKILL), limit, wall_time)),
-            None => Err(io::Error::other("the benchmark repeater ended unexpectedly")),
+            None => {
+                Err(io::Error::other("the benchmark repeater ended during the run (was it sent a signal by the run?)"))
+            }
         }
     }
 
