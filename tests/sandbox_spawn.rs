@@ -150,3 +150,19 @@ fn through_namespaces_a_missing_program_is_an_error_and_statuses_are_the_program
     let signaled = sandbox::run(&plan("sh", &["-c", "kill -SEGV $$"], dir.path())).expect("runs");
     assert_eq!(signaled.status, Status::Signaled(libc::SIGSEGV), "the program's own signal, not init's");
 }
+
+#[test]
+fn a_run_with_a_low_descriptor_limit_starts_while_the_grader_holds_more_descriptors_than_that() {
+    if !with_namespaces() {
+        return;
+    }
+    // Descriptors 0..=200 or so are the test harness's; these fill the numbers up past the run's limit.
+    let held: Vec<std::fs::File> = (0..300).filter_map(|_| std::fs::File::open("/dev/null").ok()).collect();
+    assert_eq!(held.len(), 300, "the test could not open its descriptors");
+    let dir = workdir();
+    let mut run = plan("sh", &["-c", "echo started"], dir.path());
+    run.limits.open_files = Some(64);
+    let outcome = sandbox::run(&run).expect("the run starts");
+    assert_eq!(outcome.status, Status::Exited(0), "{}", String::from_utf8_lossy(&outcome.stderr));
+    assert_eq!(outcome.stdout, b"started\n");
+}

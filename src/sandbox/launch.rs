@@ -66,12 +66,18 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
     let pinned = affinity::Pinned::here();
     let restore = pinned.as_ref().map(affinity::Pinned::saved);
     let mut entry = None;
+    // Init's report to the first child; our copies close once the spawn returned.
+    let mut status_pipe: Option<(OwnedFd, OwnedFd)> = None;
     if child.namespaces {
         let pipe = super::pipe()?;
-        let mut namespaces = namespaces::Entry::new(drop_to, pipe.1.as_raw_fd());
+        let status = super::pipe()?;
+        let mut namespaces =
+            namespaces::Entry::new(drop_to, pipe.1.as_raw_fd(), (status.0.as_raw_fd(), status.1.as_raw_fd()));
+        status_pipe = Some(status);
         namespaces.landlock = child.landlock.take();
         namespaces.seccomp = child.seccomp.take();
         namespaces.nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
+        namespaces.open_files = plan.limits.open_files;
         namespaces.affinity = restore;
         entry = Some(namespaces);
         usage_pipe = Some(pipe);
@@ -96,6 +102,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         (spawned, pid)
     };
     drop(command);
+    drop(status_pipe);
     drop(pinned);
     // Our copy of the relay's write end closes here: only the first child holds one.
     let usage_reader = usage_pipe.map(|(read, _write)| read);
@@ -137,7 +144,9 @@ fn confine_before_exec(
             if let Some(size) = limits.file_size {
                 super::set_limit(libc::RLIMIT_FSIZE, size)?;
             }
-            if let Some(files) = limits.open_files {
+            // Through namespaces, the program sets it last: until its exec, every process of the chain
+            // holds the grader's descriptors, and the steps before open some of their own.
+            if let Some(files) = limits.open_files.filter(|_| namespaces.is_none()) {
                 super::set_limit(libc::RLIMIT_NOFILE, files)?;
             }
             if let Some(tasks) = child.nproc {

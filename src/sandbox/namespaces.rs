@@ -129,17 +129,32 @@ pub struct Entry {
     pub landlock: Option<RawFd>,
     /// Where the program's [`Usage`] goes.
     pub relay: RawFd,
+    /// Init's report to the first child (read end, write end), made before the fork: in the child, the
+    /// run's descriptor limit is already set, and the grader's low descriptors may all be taken.
+    status: (RawFd, RawFd),
     pub seccomp: Option<(Vec<seccomp::Instruction>, Vec<seccomp::Instruction>)>,
     /// RLIMIT_NPROC inside the namespace.
     pub nproc: u64,
+    /// RLIMIT_NOFILE, set just before the exec (the grader's descriptors are still open until then).
+    pub open_files: Option<u64>,
     /// The CPU set the program gets back (init keeps the one it starts with).
     pub affinity: Option<Mask>,
 }
 
 impl Entry {
-    /// For a run as `run_as` (the grader's own user when `None`).
-    pub fn new(run_as: Option<u32>, relay: RawFd) -> Entry {
-        Entry { maps: IdMaps::new(run_as), landlock: None, relay, seccomp: None, nproc: 0, affinity: None }
+    /// For a run as `run_as` (the grader's own user when `None`), reporting on `relay`, with `status` a
+    /// pipe (read end, write end) for init's report, which the caller keeps open until the spawn returned.
+    pub fn new(run_as: Option<u32>, relay: RawFd, status: (RawFd, RawFd)) -> Entry {
+        Entry {
+            maps: IdMaps::new(run_as),
+            landlock: None,
+            relay,
+            status,
+            seccomp: None,
+            nproc: 0,
+            open_files: None,
+            affinity: None,
+        }
     }
 
     /// In the child between fork and exec, after its change of user: makes the namespaces and forks init,
@@ -157,9 +172,7 @@ impl Entry {
             check(libc::unshare(NAMESPACES))?;
             self.maps.write()?;
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-            let mut status_pipe = [0; 2];
-            check(libc::pipe2(status_pipe.as_mut_ptr(), libc::O_CLOEXEC))?;
-            let [read_end, write_end] = status_pipe;
+            let (read_end, write_end) = self.status;
             let init = check(libc::fork())?;
             if init == 0 {
                 libc::close(read_end);
@@ -246,6 +259,9 @@ impl Entry {
                 seccomp::install(deny)?;
                 seccomp::install(hide_clone3)?;
             }
+        }
+        if let Some(files) = self.open_files {
+            super::set_limit(libc::RLIMIT_NOFILE, files)?;
         }
         Ok(())
     }
