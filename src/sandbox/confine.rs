@@ -51,8 +51,7 @@ impl Prepared {
         } else {
             None
         };
-        // Builds that need the network keep the host's network namespace: they go without namespaces.
-        let namespaces = layers.namespaces && !confinement.network && namespaces::enabled();
+        let namespaces = goes_through_namespaces(confinement, layers);
         let nproc = if cgroup.is_some() || namespaces {
             None
         } else {
@@ -73,6 +72,12 @@ impl Prepared {
             namespaces: self.namespaces,
         }
     }
+}
+
+/// Whether a run so confined gets namespaces of its own. Builds that need the network keep the host's
+/// network namespace: they go without namespaces.
+pub fn goes_through_namespaces(confinement: &Confinement, layers: &Layers) -> bool {
+    layers.namespaces && !confinement.network && namespaces::enabled()
 }
 
 /// What a run asks of its confinement besides the [`Confinement`] itself.

@@ -91,7 +91,8 @@ impl Repeater {
         let program = super::resolve_program(&plan.program, &plan.env);
         let pin = pin.map_or_else(|| "-".to_string(), |cpu| cpu.to_string());
         // In a PID namespace of its own, the repeater may kill everything else in it after each run.
-        let alone = plan.confine.as_ref().is_some_and(|c| !c.network) && super::probe::layers().namespaces;
+        let alone =
+            plan.confine.as_ref().is_some_and(|c| super::confine::goes_through_namespaces(c, super::probe::layers()));
         let mut args: Vec<OsString> = vec![
             SERVE_ARG.into(),
             stdin,
