@@ -166,3 +166,52 @@ fn a_run_with_a_low_descriptor_limit_starts_while_the_grader_holds_more_descript
     assert_eq!(outcome.status, Status::Exited(0), "{}", String::from_utf8_lossy(&outcome.stderr));
     assert_eq!(outcome.stdout, b"started\n");
 }
+
+#[test]
+fn through_namespaces_the_program_execs_as_command_would() {
+    if !with_namespaces() {
+        return;
+    }
+    let dir = workdir();
+    let script = dir.path().join("no-shebang");
+    std::fs::write(&script, "echo from sh\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let outcome = sandbox::run(&plan(script.to_str().unwrap(), &[], dir.path())).expect("runs through /bin/sh");
+    assert_eq!(outcome.stdout, b"from sh\n", "{}", String::from_utf8_lossy(&outcome.stderr));
+    let data = dir.path().join("not-executable");
+    std::fs::write(&data, "echo never\n").unwrap();
+    let error = sandbox::run(&plan(data.to_str().unwrap(), &[], dir.path())).expect_err("not executable");
+    assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied, "{error}");
+    let error = sandbox::spawn(&plan("/nonexistent/node", &[], dir.path())).err().expect("nothing to spawn");
+    assert_eq!(error.kind(), std::io::ErrorKind::NotFound, "{error}");
+    let busy = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done";
+    let outcome = sandbox::run(&plan("sh", &["-c", busy], dir.path())).expect("runs");
+    assert!(outcome.cpu_time >= Duration::from_millis(20), "the program's CPU time: {:?}", outcome.cpu_time);
+}
+
+#[test]
+fn runs_share_an_empty_network_namespace_but_cannot_reach_each_other_through_it() {
+    if !with_namespaces() || probe::layers().landlock_abi < 6 || !std::path::Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    let dir = workdir();
+    let namespace = |outcome: &sandbox::Outcome| String::from_utf8_lossy(&outcome.stdout).trim().to_string();
+    let read_link = plan("readlink", &["/proc/self/ns/net"], dir.path());
+    let first = namespace(&sandbox::run(&read_link).unwrap());
+    let second = namespace(&sandbox::run(&read_link).unwrap());
+    let grader = std::fs::read_link("/proc/self/ns/net").unwrap().to_string_lossy().into_owned();
+    assert!(first.starts_with("net:["), "{first}");
+    assert_eq!(first, second, "runs share one network namespace");
+    assert_ne!(first, grader, "the grader's network is not theirs");
+
+    let listen = "import socket\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0takehome-test-abstract')\ns.listen()\nprint('listening', flush=True)\ns.accept()\nprint('accepted', flush=True)";
+    let mut listener = sandbox::spawn(&plan("/usr/bin/python3", &["-c", listen], dir.path())).unwrap();
+    let mut stdout = BufReader::new(listener.take_stdout().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "listening\n");
+    let connect = "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n s.connect('\\0takehome-test-abstract')\n print('connected')\nexcept OSError as e:\n print(e.errno)";
+    let outcome = sandbox::run(&plan("/usr/bin/python3", &["-c", connect], dir.path())).unwrap();
+    assert_eq!(namespace(&outcome), libc::EPERM.to_string(), "{}", String::from_utf8_lossy(&outcome.stderr));
+    listener.kill();
+}

@@ -5,8 +5,9 @@
 //! The child joins by writing "0" to `cgroup.procs` of each controller: precomputed paths, plain
 //! open/write/close, so it is async-signal-safe between fork and exec.
 //!
-//! Making and removing a memory cgroup costs more than a short run itself, so a group left empty by its
-//! run goes back to a small pool and is given to the next run with its limits set afresh. Pooled groups
+//! Making and removing a memory cgroup costs more than a short run itself, so a group goes back to a
+//! small pool when its run ends (every process in it killed) and is given to a later run, once empty,
+//! with its limits set afresh. Pooled groups
 //! outlive the grader; each grader removes the ones of graders that are gone when it starts.
 
 use std::ffi::CString;
@@ -83,6 +84,15 @@ impl Dirs {
         Ok(Dirs { memory, pids, freezer })
     }
 
+    /// The processes in the group (the pids controller lists the same ones as the others).
+    fn members(&self) -> Vec<libc::pid_t> {
+        std::fs::read_to_string(self.pids.join("cgroup.procs"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .collect()
+    }
+
     fn remove(&self) {
         // A killed process leaves its cgroup a moment after it dies.
         for dir in [Some(&self.memory), Some(&self.pids), self.freezer.as_ref()].into_iter().flatten() {
@@ -110,7 +120,7 @@ impl RunGroup {
     /// A cgroup with `memory` bytes (no swap beyond it) and at most `tasks` processes and threads, and a
     /// freezer when asked for and the machine has one: a pooled one when there is, else a new one.
     pub fn create(memory: Option<u64>, tasks: u64, freezer: bool) -> io::Result<RunGroup> {
-        let pooled = if freezer { None } else { POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop() };
+        let pooled = if freezer { None } else { take_empty_from_pool() };
         if let Some(dirs) = pooled {
             match RunGroup::configure(dirs, memory, tasks) {
                 Ok(group) => return Ok(group),
@@ -155,25 +165,31 @@ impl RunGroup {
         oom_kills(&self.dirs.memory) > self.oom_kills_before
     }
 
-    /// Kills every process in the group until none is left (a fork racing the kill is caught next round).
+    /// Kills every process in the group, round after round while new ones appear (a fork racing the
+    /// kill). Returns once every process left has been killed: those may take a moment more to end (a
+    /// run's first child tears down its copy of the grader's memory), and the group is not reused before.
     pub fn kill_all(&self) {
-        for _ in 0..100 {
+        let mut killed: Vec<libc::pid_t> = Vec::new();
+        for round in 0..100 {
             let pids = self.members();
-            if pids.is_empty() {
+            if pids.iter().all(|pid| killed.contains(pid)) {
                 return;
             }
-            for pid in pids {
+            // After the first round, a newcomer was forked during the kill: give its parent time to die.
+            if round > 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            for &pid in &pids {
                 // SAFETY: kill has no memory effects; the pid is a member of our group.
                 unsafe {
                     libc::kill(pid, libc::SIGKILL);
                 }
             }
+            killed.extend(pids);
             // Frozen processes die only once thawed (cgroup v1).
             if self.dirs.freezer.is_some() {
                 let _ = self.freeze(false);
             }
-            super::reaper::reap_orphans();
-            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -213,12 +229,15 @@ impl RunGroup {
     }
 
     fn members(&self) -> Vec<libc::pid_t> {
-        std::fs::read_to_string(self.dirs.pids.join("cgroup.procs"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|pid| pid.parse().ok())
-            .collect()
+        self.dirs.members()
     }
+}
+
+/// A pooled group whose killed processes have all ended by now, if there is one.
+fn take_empty_from_pool() -> Option<Dirs> {
+    let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let empty = pool.iter().position(|dirs| dirs.members().is_empty())?;
+    Some(pool.swap_remove(empty))
 }
 
 impl Drop for RunGroup {
@@ -226,7 +245,8 @@ impl Drop for RunGroup {
         self.kill_all();
         let dirs =
             std::mem::replace(&mut self.dirs, Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None });
-        if dirs.freezer.is_none() && self.members().is_empty() {
+        // Pooled even while its killed processes end: the next run takes only an emptied group.
+        if dirs.freezer.is_none() {
             let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if pool.len() < POOL_SIZE {
                 pool.push(dirs);

@@ -21,7 +21,7 @@ const CGROUP_MEMORY_SLACK: u64 = 32 << 20;
 /// Everything a confined child needs, ready before the fork.
 pub struct Prepared {
     pub landlock: Option<OwnedFd>,
-    pub seccomp: Option<&'static seccomp::Filters>,
+    pub seccomp: Option<&'static [seccomp::Instruction]>,
     pub cgroup: Option<RunGroup>,
     /// RLIMIT_NPROC for the child, when neither a cgroup nor a user namespace counts its processes.
     pub nproc: Option<u64>,
@@ -39,12 +39,8 @@ impl Prepared {
     ) -> io::Result<Prepared> {
         let Needs { limits, run_as, freezer } = *needs;
         let access = access(confinement, cwd, env);
-        let landlock = if layers.landlock_abi > 0 {
-            landlock::ruleset(&access).map_err(|e| io::Error::other(format!("landlock: {e}")))?
-        } else {
-            None
-        };
-        let seccomp = if layers.seccomp { seccomp::filters(confinement.network) } else { None };
+        let landlock = if layers.landlock_abi > 0 { landlock::ruleset(&access)? } else { None };
+        let seccomp = if layers.seccomp { seccomp::filter(confinement.network) } else { None };
         let cgroup = if layers.cgroup {
             let memory = limits.memory.map(|m| m.saturating_add(CGROUP_MEMORY_SLACK));
             Some(RunGroup::create(memory, confinement.tasks, freezer)?)
@@ -66,7 +62,7 @@ impl Prepared {
     pub fn for_child(&self) -> ChildSide {
         ChildSide {
             landlock: landlock::raw(self.landlock.as_ref()),
-            seccomp: self.seccomp.map(|f| (f.deny.clone(), f.hide_clone3.clone())),
+            seccomp: self.seccomp,
             cgroup: self.cgroup.as_ref().map(|g| g.join.clone()),
             nproc: self.nproc,
             namespaces: self.namespaces,
@@ -93,7 +89,7 @@ pub struct Needs<'a> {
 /// What the closure between fork and exec owns.
 pub struct ChildSide {
     pub landlock: Option<RawFd>,
-    pub seccomp: Option<(Vec<seccomp::Instruction>, Vec<seccomp::Instruction>)>,
+    pub seccomp: Option<&'static [seccomp::Instruction]>,
     pub cgroup: Option<Vec<CString>>,
     pub nproc: Option<u64>,
     /// The layers after the cgroup and rlimits are applied inside the namespaces.

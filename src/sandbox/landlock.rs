@@ -8,9 +8,11 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use landlock::{
-    ABI, Access as _, AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetError,
-    Scope,
+    ABI, Access as _, AccessFs, AccessNet, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetError, Scope,
 };
 
 /// The ABI whose rights we ask for; older kernels get the subset they know (best effort).
@@ -44,25 +46,37 @@ pub fn abi() -> i32 {
     i32::try_from(version).unwrap_or(0).max(0)
 }
 
-/// Opened once: the system folders, /etc without its secrets, and the device files.
+/// Opened once, with the rights each gets: the system folders, /etc without its secrets, and the device
+/// files. Their rules are added with a system call each, without the check of the file's type the
+/// `landlock` crate makes per rule (100 `fstat`s per run otherwise).
 struct SystemPaths {
-    read: Vec<PathFd>,
-    devices_read: Vec<PathFd>,
-    devices_write: Vec<PathFd>,
+    rules: Vec<(OwnedFd, u64)>,
 }
 
 static SYSTEM_PATHS: OnceLock<SystemPaths> = OnceLock::new();
 
 fn system_paths() -> &'static SystemPaths {
     SYSTEM_PATHS.get_or_init(|| {
-        let open = |paths: &mut dyn Iterator<Item = PathBuf>| paths.filter_map(|p| PathFd::new(p).ok()).collect();
-        let mut read: Vec<PathFd> = open(&mut SYSTEM.iter().map(PathBuf::from));
-        read.extend(open(&mut etc_entries().into_iter()));
-        SystemPaths {
-            read,
-            devices_read: open(&mut DEVICES_READABLE.iter().map(PathBuf::from)),
-            devices_write: open(&mut DEVICES_WRITABLE.iter().map(PathBuf::from)),
+        // Only rights this kernel handles may appear in a rule.
+        let supported = AccessFs::from_all(TARGET) & AccessFs::from_all(ABI::from(abi()));
+        let read = AccessFs::from_read(TARGET) & supported;
+        let mut rules = Vec::new();
+        let mut add = |path: PathBuf, rights: BitFlags<AccessFs>| {
+            let Ok(metadata) = std::fs::metadata(&path) else { return };
+            let Ok(file) = std::fs::File::options().read(true).custom_flags(libc::O_PATH).open(&path) else { return };
+            let rights = if metadata.is_dir() { rights } else { rights & AccessFs::from_file(TARGET) };
+            rules.push((OwnedFd::from(file), rights.bits()));
+        };
+        for path in SYSTEM.iter().map(PathBuf::from).chain(etc_entries()) {
+            add(path, read);
         }
+        for path in DEVICES_READABLE {
+            add(PathBuf::from(path), BitFlags::from(AccessFs::ReadFile) & supported);
+        }
+        for path in DEVICES_WRITABLE {
+            add(PathBuf::from(path), (AccessFs::ReadFile | AccessFs::WriteFile) & supported);
+        }
+        SystemPaths { rules }
     })
 }
 
@@ -106,23 +120,26 @@ fn is_home(dir: &Path) -> bool {
 }
 
 /// A ruleset descriptor ready for [`restrict_self`], or `None` when the kernel has no Landlock.
-pub fn ruleset(access: &Access) -> Result<Option<OwnedFd>, RulesetError> {
-    let system = system_paths();
+pub fn ruleset(access: &Access) -> std::io::Result<Option<OwnedFd>> {
+    let Some(fd) = ruleset_for_run(access).map_err(|e| std::io::Error::other(format!("landlock: {e}")))? else {
+        return Ok(None);
+    };
+    for (path, rights) in &system_paths().rules {
+        // SAFETY: a ruleset we just made and a path descriptor we hold open.
+        unsafe { add_path_rule(fd.as_raw_fd(), path.as_raw_fd(), *rights) }
+            .map_err(|e| std::io::Error::other(format!("landlock: cannot add a rule: {e}")))?;
+    }
+    Ok(Some(fd))
+}
+
+/// A ruleset with the run's own paths (and none of the system's).
+fn ruleset_for_run(access: &Access) -> Result<Option<OwnedFd>, RulesetError> {
     let mut ruleset = Ruleset::default().handle_access(AccessFs::from_all(TARGET))?;
     if !access.network {
         ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
     }
     let mut created = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?.create()?;
     let read = AccessFs::from_read(TARGET);
-    for fd in &system.read {
-        created = created.add_rule(PathBeneath::new(fd, read))?;
-    }
-    for fd in &system.devices_read {
-        created = created.add_rule(PathBeneath::new(fd, AccessFs::ReadFile))?;
-    }
-    for fd in &system.devices_write {
-        created = created.add_rule(PathBeneath::new(fd, AccessFs::ReadFile | AccessFs::WriteFile))?;
-    }
     for (paths, rights) in [(&access.read, read), (&access.write, AccessFs::from_all(TARGET))] {
         for path in paths {
             // A folder that does not exist cannot be reached either: nothing to allow.
@@ -152,24 +169,35 @@ pub unsafe fn restrict_self(ruleset: RawFd) -> std::io::Result<()> {
 /// # Safety
 /// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.
 pub unsafe fn allow_read(ruleset: RawFd, path: &std::ffi::CStr) -> std::io::Result<()> {
-    #[repr(C, packed)]
-    struct PathBeneathAttr {
-        allowed_access: u64,
-        parent_fd: i32,
-    }
-    const RULE_PATH_BENEATH: libc::c_int = 1;
     // SAFETY: a path opened O_PATH, used for one system call and closed.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let attr = PathBeneathAttr { allowed_access: AccessFs::from_read(TARGET).bits(), parent_fd: fd };
-        let result = libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_PATH_BENEATH, &raw const attr, 0u32);
+        let result = add_path_rule(ruleset, fd, AccessFs::from_read(TARGET).bits());
         libc::close(fd);
-        if result != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        result
+    }
+}
+
+/// Allows `rights` beneath the path open as `path` in `ruleset`: `landlock_add_rule`, async-signal-safe.
+///
+/// # Safety
+/// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.
+unsafe fn add_path_rule(ruleset: RawFd, path: RawFd, rights: u64) -> std::io::Result<()> {
+    #[repr(C, packed)]
+    struct PathBeneathAttr {
+        allowed_access: u64,
+        parent_fd: i32,
+    }
+    const RULE_PATH_BENEATH: libc::c_int = 1;
+    let attr = PathBeneathAttr { allowed_access: rights, parent_fd: path };
+    // SAFETY: the attribute lives for the call; the kernel copies it.
+    let result =
+        unsafe { libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_PATH_BENEATH, &raw const attr, 0u32) };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }

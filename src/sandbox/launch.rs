@@ -21,7 +21,7 @@ pub(super) struct Launched {
     pub started: Instant,
     /// The Landlock ruleset and the cgroup; dropping it removes the cgroup.
     pub prepared: Option<confine::Prepared>,
-    /// Through namespaces: where the program's own usage comes back once it ends.
+    /// Through namespaces: where init reports how the program ended (see [`namespaces::read_usage`]).
     pub usage_reader: Option<OwnedFd>,
 }
 
@@ -59,26 +59,31 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         None => None,
     };
     let mut child = prepared.as_ref().map_or_else(confine::ChildSide::unconfined, confine::Prepared::for_child);
-    // Through the namespaces, the program's own CPU time and peak memory come back on this pipe.
+    // Through the namespaces, how the program ended (its status, CPU time, peak memory) comes back on
+    // this pipe.
     let mut usage_pipe: Option<(OwnedFd, OwnedFd)> = None;
     // The child (and the namespace's init) starts on this thread's CPU (see `affinity`); the program
     // gets the thread's own CPU set back before it starts.
     let pinned = affinity::Pinned::here();
     let restore = pinned.as_ref().map(affinity::Pinned::saved);
     let mut entry = None;
-    // Init's report to the first child; our copies close once the spawn returned.
-    let mut status_pipe: Option<(OwnedFd, OwnedFd)> = None;
+    // The program's exec error: our write end closes once the spawn returned.
+    let mut exec_error: Option<(OwnedFd, OwnedFd)> = None;
     if child.namespaces {
         let pipe = super::pipe()?;
-        let status = super::pipe()?;
-        let mut namespaces =
-            namespaces::Entry::new(drop_to, pipe.1.as_raw_fd(), (status.0.as_raw_fd(), status.1.as_raw_fd()));
-        status_pipe = Some(status);
+        let error = super::pipe()?;
+        let exec = namespaces::Exec::new(&program, &plan.args, &env)?;
+        let mut namespaces = namespaces::Entry::new(drop_to, exec, pipe.1.as_raw_fd(), error.1.as_raw_fd());
+        exec_error = Some(error);
         namespaces.landlock = child.landlock.take();
         namespaces.seccomp = child.seccomp.take();
         namespaces.nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
         namespaces.open_files = plan.limits.open_files;
         namespaces.affinity = restore;
+        // Only runs whose Landlock domain scopes abstract sockets (ABI 6) may share a network namespace.
+        if namespaces.landlock.is_some() && layers.landlock_abi >= 6 {
+            namespaces.shared_network = namespaces::shared_network(drop_to);
+        }
         entry = Some(namespaces);
         usage_pipe = Some(pipe);
     }
@@ -102,8 +107,18 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         (spawned, pid)
     };
     drop(command);
-    drop(status_pipe);
     drop(pinned);
+    let failed_exec = exec_error.and_then(|(read, write)| {
+        drop(write);
+        namespaces::read_exec_error(&read)
+    });
+    if let Some(error) = failed_exec {
+        let mut failed = spawned;
+        super::kill_group(pid);
+        let _ = failed.wait();
+        reaper::unregister(pid);
+        return Err(error);
+    }
     // Our copy of the relay's write end closes here: only the first child holds one.
     let usage_reader = usage_pipe.map(|(read, _write)| read);
     Ok(Launched { child: spawned, pid, started, prepared, usage_reader })
@@ -169,8 +184,8 @@ fn confine_before_exec(
                 return Err(io::Error::last_os_error());
             }
             if let Some(namespaces) = &namespaces {
-                // The program confines itself inside the namespaces.
-                return namespaces.enter();
+                // The program confines itself inside the namespaces, and execs there.
+                return Err(namespaces.enter());
             }
             if let Some(mask) = &affinity {
                 mask.apply();
@@ -178,9 +193,8 @@ fn confine_before_exec(
             if let Some(fd) = child.landlock {
                 landlock::restrict_self(fd)?;
             }
-            if let Some((deny, hide_clone3)) = &child.seccomp {
-                seccomp::install(deny)?;
-                seccomp::install(hide_clone3)?;
+            if let Some(filter) = child.seccomp {
+                seccomp::install(filter)?;
             }
             Ok(())
         });

@@ -260,16 +260,26 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
     let stderr = OwnedFd::from(launched.child.stderr.take().expect("stderr is piped"));
     let mut supervisor = Supervisor::new(pid, launched.started, plan.limits)?;
     supervisor.wrapper_depth = launched.wrapper_depth();
+    supervisor.report = launched.usage_reader.take();
     let result = supervisor.watch(stdin, stdout, stderr);
+    if supervisor.reported.is_some() {
+        // The first child is ending on its own: reaped later, not waited for.
+        reaper::reap_later(pid);
+    }
     // Whatever happened, nothing of the run outlives it.
     let oom_killed = launch::contain_leftovers(pid, &supervisor.seen, launched.cgroup());
     drop(launched.prepared.take());
-    let relayed = launched.usage_reader.as_ref().and_then(namespaces::read_usage);
+    let relayed = supervisor.reported.or_else(|| supervisor.report.as_ref().and_then(namespaces::read_usage));
     result.map(|mut outcome| {
         if let Some(usage) = relayed {
+            outcome.status = decode(usage.wait_status);
             outcome.cpu_time = usage.cpu_time;
             outcome.peak_memory = usage.peak_memory.max(supervisor.peak_polled);
             outcome.wall_time = outcome.wall_time.min(usage.wall_time);
+            if outcome.limit_hit.is_none() {
+                outcome.limit_hit =
+                    classify_after_exit(&plan.limits, outcome.status, outcome.cpu_time, outcome.peak_memory);
+            }
         }
         if oom_killed && outcome.limit_hit.is_none() && outcome.status == Status::Signaled(libc::SIGKILL) {
             outcome.limit_hit = Some(LimitHit::Memory);
@@ -373,6 +383,10 @@ struct Supervisor {
     wrapper_depth: u32,
     /// Every process of the run seen while sampling, with its start time (to tell a reused pid).
     seen: std::collections::HashMap<libc::pid_t, u64>,
+    /// Through namespaces, init's report: the run is over once it is in, without waiting for the first
+    /// child to end (its exit tears down a copy of the grader's memory).
+    report: Option<OwnedFd>,
+    reported: Option<namespaces::Usage>,
 }
 
 impl Supervisor {
@@ -385,6 +399,8 @@ impl Supervisor {
             peak_polled: 0,
             seen: std::collections::HashMap::new(),
             wrapper_depth: 0,
+            report: None,
+            reported: None,
         })
     }
 
@@ -435,6 +451,12 @@ impl Supervisor {
             }
             if exited.is_none()
                 && let Some(fd) = &pidfd
+            {
+                fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            }
+            let report_at = fds.len();
+            if exited.is_none()
+                && let Some(fd) = &self.report
             {
                 fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
             }
@@ -524,6 +546,9 @@ impl Supervisor {
 
             if exited.is_none() {
                 exited = self.try_reap()?;
+                if exited.is_none() && fds.get(report_at).is_some_and(|fd| fd.revents != 0) {
+                    exited = self.take_report();
+                }
                 if exited.is_some() {
                     exit_seen_at = Some(Instant::now());
                     kill_group(self.pid);
@@ -565,6 +590,20 @@ impl Supervisor {
         if let Some(hit) = over_limit(&self.limits, usage) {
             self.stop(hit);
         }
+    }
+
+    /// Init's report, once readable: the program's status and its usage as a rusage. Without one (init
+    /// was killed), the report is not watched any more: the first child's end says how the run ended.
+    fn take_report(&mut self) -> Option<(i32, libc::rusage)> {
+        let report = self.report.take()?;
+        let usage = namespaces::read_usage(&report)?;
+        self.reported = Some(usage);
+        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+        let cpu = usage.cpu_time;
+        rusage.ru_utime = libc::timeval { tv_sec: cpu.as_secs() as libc::time_t, tv_usec: cpu.subsec_micros().into() };
+        rusage.ru_maxrss = (usage.peak_memory / 1024) as libc::c_long;
+        Some((usage.wait_status, rusage))
     }
 
     fn try_reap(&self) -> io::Result<Option<(i32, libc::rusage)>> {

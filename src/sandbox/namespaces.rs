@@ -14,7 +14,8 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::affinity::Mask;
@@ -81,6 +82,76 @@ fn can_make_namespaces(drop_to: Option<u32>) -> Result<(), String> {
     }
 }
 
+/// A user namespace and the empty network namespace it owns, made once for one user: runs of that user
+/// enter them instead of making a network namespace each (0.5 ms of CPU, the largest part of a launch
+/// here). Runs can then reach each other only through the network namespace's abstract Unix sockets, which
+/// Landlock's scoping closes: callers share it only with runs that have that scoping.
+struct SharedNetwork {
+    user: OwnedFd,
+    net: OwnedFd,
+}
+
+static SHARED_NETWORKS: Mutex<Vec<(u32, Option<&'static SharedNetwork>)>> = Mutex::new(Vec::new());
+
+/// The shared network namespace of runs as `run_as` (the grader's own user when `None`), as descriptors of
+/// (its user namespace, itself); `None` where it cannot be made (a run then makes its own).
+pub fn shared_network(run_as: Option<u32>) -> Option<(RawFd, RawFd)> {
+    // SAFETY: getuid cannot fail.
+    let uid = run_as.unwrap_or_else(|| unsafe { libc::getuid() });
+    let mut made = SHARED_NETWORKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let shared = match made.iter().find(|(owner, _)| *owner == uid) {
+        Some((_, shared)) => *shared,
+        None => {
+            let shared = make_shared_network(run_as).ok().map(|s| &*Box::leak(Box::new(s)));
+            made.push((uid, shared));
+            shared
+        }
+    };
+    shared.map(|s| (s.user.as_raw_fd(), s.net.as_raw_fd()))
+}
+
+/// A child (as `run_as`) makes the namespaces and stops; we open them through /proc and end it. The
+/// namespaces live on as long as our descriptors.
+fn make_shared_network(run_as: Option<u32>) -> io::Result<SharedNetwork> {
+    let maps = IdMaps::new(run_as);
+    // SAFETY: the child only makes system calls on data prepared above, then stops or _exits; the parent
+    // waits for it, opens its namespaces and kills it.
+    unsafe {
+        let pid = check(libc::fork())?;
+        if pid == 0 {
+            if let Some(id) = run_as
+                && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 || libc::setuid(id) != 0)
+            {
+                libc::_exit(1);
+            }
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 || maps.write().is_err() {
+                libc::_exit(2);
+            }
+            libc::raise(libc::SIGSTOP);
+            libc::_exit(0);
+        }
+        let mut status = 0;
+        while libc::waitpid(pid, &mut status, libc::WUNTRACED) < 0 {
+            if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        let opened = if libc::WIFSTOPPED(status) {
+            let open = |kind: &str| std::fs::File::open(format!("/proc/{pid}/ns/{kind}")).map(OwnedFd::from);
+            open("user").and_then(|user| Ok(SharedNetwork { user, net: open("net")? }))
+        } else {
+            Err(io::Error::other("the child could not make the namespaces"))
+        };
+        libc::kill(pid, libc::SIGKILL);
+        while libc::waitpid(pid, &mut status, 0) < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+        {
+        }
+        opened
+    }
+}
+
 /// The ID maps of a fresh user namespace: the same uid and gid inside as outside, nothing else.
 struct IdMaps {
     uid_map: CString,
@@ -122,73 +193,170 @@ fn write_file(path: &std::ffi::CStr, text: &std::ffi::CStr) -> io::Result<()> {
     Ok(())
 }
 
+/// The program's exec, prepared before the fork: the program calls `execve` itself (it runs on a stack
+/// of its own, so it cannot return to `Command`'s exec).
+pub struct Exec {
+    path: CString,
+    _strings: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+}
+
+// SAFETY: the pointers point into `_strings` and `path`, owned by the same value and never changed.
+unsafe impl Send for Exec {}
+// SAFETY: as above; nothing is written through them.
+unsafe impl Sync for Exec {}
+
+impl Exec {
+    /// `program` (already looked up on `PATH`) with `args`, in the environment `env` and nothing else.
+    pub fn new(
+        program: &std::ffi::OsStr,
+        args: &[std::ffi::OsString],
+        env: &[(std::ffi::OsString, std::ffi::OsString)],
+    ) -> io::Result<Exec> {
+        use std::os::unix::ffi::OsStrExt;
+        let c_string = |bytes: &[u8]| {
+            CString::new(bytes)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "nul byte found in provided data"))
+        };
+        let path = c_string(program.as_bytes())?;
+        let mut arguments = vec![path.clone()];
+        for arg in args {
+            arguments.push(c_string(arg.as_bytes())?);
+        }
+        let mut variables = Vec::with_capacity(env.len());
+        for (key, value) in env {
+            variables.push(c_string(&[key.as_bytes(), b"=", value.as_bytes()].concat())?);
+        }
+        let pointers = |strings: &[CString]| {
+            strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect::<Vec<_>>()
+        };
+        let (argv, envp) = (pointers(&arguments), pointers(&variables));
+        arguments.extend(variables);
+        Ok(Exec { path, _strings: arguments, argv, envp })
+    }
+}
+
+/// Stack of init and of the program before its exec (each: a few frames of system calls).
+const STACK: usize = 32 << 10;
+
+/// The stacks of init and of the program, allocated before the fork.
+struct Stacks {
+    _memory: Vec<u8>,
+    base: *mut u8,
+}
+
+// SAFETY: `base` points into `_memory`, owned by the same value; only the clones write there.
+unsafe impl Send for Stacks {}
+// SAFETY: as above.
+unsafe impl Sync for Stacks {}
+
+impl Stacks {
+    fn new() -> Stacks {
+        // Never read by us, only used as stack: no need to zero it.
+        let mut memory = Vec::with_capacity(2 * STACK);
+        let base = memory.as_mut_ptr();
+        Stacks { _memory: memory, base }
+    }
+
+    /// The top of stack `index` (stacks grow down).
+    fn top(&self, index: usize) -> *mut libc::c_void {
+        self.base.wrapping_add((index + 1) * STACK).cast()
+    }
+}
+
 /// What a child needs to enter the namespaces, all made before the fork.
 pub struct Entry {
     maps: IdMaps,
+    exec: Exec,
+    /// Init's stack, then the program's: they share the first child's memory (see [`Entry::enter`]).
+    stacks: Stacks,
     /// A Landlock ruleset for the program to enforce (after allowing the namespace's own /proc).
     pub landlock: Option<RawFd>,
-    /// Where the program's [`Usage`] goes.
+    /// Where init reports how the program ended (see [`read_usage`]).
     pub relay: RawFd,
-    /// Init's report to the first child (read end, write end), made before the fork: in the child, the
-    /// run's descriptor limit is already set, and the grader's low descriptors may all be taken.
-    status: (RawFd, RawFd),
-    pub seccomp: Option<(Vec<seccomp::Instruction>, Vec<seccomp::Instruction>)>,
+    /// Where the program writes the error of its exec (write end; the caller keeps the read end).
+    exec_error: RawFd,
+    pub seccomp: Option<&'static [seccomp::Instruction]>,
     /// RLIMIT_NPROC inside the namespace.
     pub nproc: u64,
     /// RLIMIT_NOFILE, set just before the exec (the grader's descriptors are still open until then).
     pub open_files: Option<u64>,
     /// The CPU set the program gets back (init keeps the one it starts with).
     pub affinity: Option<Mask>,
+    /// A [`shared_network`] to enter instead of making a network namespace.
+    pub shared_network: Option<(RawFd, RawFd)>,
 }
 
 impl Entry {
-    /// For a run as `run_as` (the grader's own user when `None`), reporting on `relay`, with `status` a
-    /// pipe (read end, write end) for init's report, which the caller keeps open until the spawn returned.
-    pub fn new(run_as: Option<u32>, relay: RawFd, status: (RawFd, RawFd)) -> Entry {
+    /// For `exec` as `run_as` (the grader's own user when `None`), reporting on `relay`, with
+    /// `exec_error` the write end of a pipe for a failed exec (see [`read_exec_error`]); the caller keeps
+    /// both open until the spawn returned (pipes made before the fork: in the child, the run's descriptor
+    /// limit is already set, and the grader's low descriptors may all be taken).
+    pub fn new(run_as: Option<u32>, exec: Exec, relay: RawFd, exec_error: RawFd) -> Entry {
         Entry {
             maps: IdMaps::new(run_as),
+            exec,
+            stacks: Stacks::new(),
             landlock: None,
             relay,
-            status,
+            exec_error,
             seccomp: None,
             nproc: 0,
             open_files: None,
             affinity: None,
+            shared_network: None,
         }
     }
 
-    /// In the child between fork and exec, after its change of user: makes the namespaces and forks init,
-    /// which forks the program. Returns `Ok` only in the program, confined and ready to exec; the first
-    /// child and init end here. An error before init exists is the caller's to report (as a failed
-    /// spawn).
+    /// In the child between fork and exec, after its change of user: makes the namespaces and starts init,
+    /// which starts the program, which execs. Init reports how the program ended to the grader, and the
+    /// first child ends the way init did. Returns only an error from before init exists, the caller's to
+    /// report (as a failed spawn).
+    ///
+    /// Init and the program are clones that share the first child's memory (a copy of the grader's, which
+    /// nothing else uses): copying it twice more and tearing the copies down again, once at the program's
+    /// exec and once at init's end, was the largest cost of the chain after the exec itself. Each runs
+    /// on a stack of its own, and the program's clone suspends init until the program has exec'd.
     ///
     /// # Safety
-    /// To be called only between fork and exec, in the child of a fork (it forks and ends processes).
-    pub unsafe fn enter(&self) -> io::Result<()> {
+    /// To be called only between fork and exec, in the child of a fork (it clones and ends processes).
+    pub unsafe fn enter(&self) -> io::Error {
         // SAFETY: system calls on values prepared before the fork; each result is checked.
         unsafe {
             // A change of user makes the process undumpable, which locks its /proc/self/*_map files.
             libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
-            check(libc::unshare(NAMESPACES))?;
-            self.maps.write()?;
+            let entered = match self.shared_network {
+                // The user namespace first: it owns the network namespace, and ours is made inside it.
+                Some((user, net)) => check(libc::setns(user, libc::CLONE_NEWUSER))
+                    .and_then(|_| check(libc::setns(net, libc::CLONE_NEWNET)))
+                    .and_then(|_| check(libc::unshare(NAMESPACES & !libc::CLONE_NEWNET))),
+                None => check(libc::unshare(NAMESPACES)),
+            };
+            if let Err(error) = entered {
+                return error;
+            }
+            if let Err(error) = self.maps.write() {
+                return error;
+            }
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-            let (read_end, write_end) = self.status;
-            let init = check(libc::fork())?;
-            if init == 0 {
-                libc::close(read_end);
-                return self.init(write_end);
+            let this: *const Entry = self;
+            let init =
+                libc::clone(init_main, self.stacks.top(0), libc::CLONE_VM | libc::SIGCHLD, this.cast_mut().cast());
+            if init < 0 {
+                return io::Error::last_os_error();
             }
             // Only the program may keep `Command`'s exec-error pipe: spawn returns once it execs.
-            close_all_but([read_end, self.relay]);
-            relay_and_end(init, read_end, self.relay)
+            libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+            wait_and_end(init)
         }
     }
 
     /// PID 1 of the run: a fresh /proc, then the program as its only child; reports how it ended and
-    /// ends. Returns only in the program.
-    unsafe fn init(&self, status_pipe: RawFd) -> io::Result<()> {
-        // SAFETY: mount, sethostname and fork on constant data; a failed mount leaves the host's /proc
-        // (still Landlock-limited).
+    /// ends (with 0 once the report is written).
+    unsafe fn init(&self) -> ! {
+        // SAFETY: mount, sethostname and clone on constant data and our own stack; a failed mount leaves
+        // the host's /proc (still Landlock-limited).
         let program = unsafe {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
             let none = std::ptr::null::<libc::c_char>();
@@ -202,18 +370,18 @@ impl Entry {
                 );
             }
             libc::sethostname(c"takehome".as_ptr(), 8);
-            libc::fork()
+            let this: *const Entry = self;
+            // CLONE_VFORK: init waits here until the program has exec'd (or ended).
+            libc::clone(
+                program_main,
+                self.stacks.top(1),
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                this.cast_mut().cast(),
+            )
         };
-        if program == 0 {
-            // SAFETY: closing the program's copy of the status pipe; then confining it.
-            unsafe {
-                libc::close(status_pipe);
-                return self.confine_program();
-            }
-        }
-        // SAFETY: init keeps only the status pipe; it waits for its children and ends.
+        // SAFETY: init keeps only the relay; it waits for its children and ends.
         unsafe {
-            close_all_but([status_pipe, status_pipe]);
+            close_all_but([self.relay, self.relay]);
             let started = std::time::Instant::now();
             let mut status = libc::W_EXITCODE(126, 0);
             let mut usage: libc::rusage = std::mem::zeroed();
@@ -232,8 +400,25 @@ impl Entry {
                 }
             }
             let message = encode_usage(status, &usage, started.elapsed());
-            libc::write(status_pipe, message.as_ptr().cast(), MESSAGE);
-            libc::_exit(0)
+            let written = libc::write(self.relay, message.as_ptr().cast(), MESSAGE);
+            libc::_exit(if written == MESSAGE as isize { 0 } else { 1 })
+        }
+    }
+
+    /// The program: confines itself and execs; on failure, writes the error number where the caller
+    /// reads it and ends.
+    unsafe fn program(&self) -> ! {
+        // SAFETY: confining, exec'ing; all on data made before the fork.
+        unsafe {
+            let errno = match self.confine_program() {
+                Ok(()) => {
+                    libc::execvpe(self.exec.path.as_ptr(), self.exec.argv.as_ptr(), self.exec.envp.as_ptr());
+                    io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC)
+                }
+                Err(error) => error.raw_os_error().unwrap_or(libc::EPERM),
+            };
+            libc::write(self.exec_error, errno.to_ne_bytes().as_ptr().cast(), 4);
+            libc::_exit(127)
         }
     }
 
@@ -255,9 +440,8 @@ impl Entry {
                 landlock::restrict_self(fd)?;
                 libc::close(fd);
             }
-            if let Some((deny, hide_clone3)) = &self.seccomp {
-                seccomp::install(deny)?;
-                seccomp::install(hide_clone3)?;
+            if let Some(filter) = self.seccomp {
+                seccomp::install(filter)?;
             }
         }
         if let Some(files) = self.open_files {
@@ -265,6 +449,25 @@ impl Entry {
         }
         Ok(())
     }
+}
+
+extern "C" fn init_main(entry: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `entry` is the Entry of the first child, whose memory init shares and which outlives init.
+    unsafe { (*entry.cast::<Entry>()).init() }
+}
+
+extern "C" fn program_main(entry: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: as for init: the Entry is in memory shared with init, suspended until the program execs.
+    unsafe { (*entry.cast::<Entry>()).program() }
+}
+
+/// After the spawn returned (so the program has exec'd or ended): the error of the program's exec, if it
+/// failed. `read_end` is the pipe whose write end went to [`Entry::new`], all copies of which are closed.
+pub fn read_exec_error(read_end: &OwnedFd) -> Option<io::Error> {
+    let mut bytes = [0u8; 4];
+    // SAFETY: reading at most 4 bytes into our buffer from a descriptor we own.
+    let got = unsafe { libc::read(read_end.as_raw_fd(), bytes.as_mut_ptr().cast(), 4) };
+    (got == 4).then(|| io::Error::from_raw_os_error(i32::from_ne_bytes(bytes)))
 }
 
 /// Closes every descriptor but the two given (which may be the same).
@@ -282,19 +485,13 @@ unsafe fn close_all_but(keep: [RawFd; 2]) {
     }
 }
 
-/// The first child's end: waits for init, relays the program's usage and ends the way it did.
-unsafe fn relay_and_end(init: libc::pid_t, status_pipe: RawFd, relay: RawFd) -> ! {
+/// The first child's end: waits for init and ends the way it did (by a signal when it was killed).
+unsafe fn wait_and_end(init: libc::pid_t) -> ! {
     let mut status = 0;
-    let mut message = [0u8; MESSAGE];
-    // SAFETY: waiting for our only child, reading at most MESSAGE bytes, writing what was read.
+    // SAFETY: waiting for our only child.
     unsafe {
         while libc::waitpid(init, &mut status, 0) < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
         {
-        }
-        let got = libc::read(status_pipe, message.as_mut_ptr().cast(), MESSAGE);
-        if got == MESSAGE as isize {
-            libc::write(relay, message[4..].as_ptr().cast(), MESSAGE - 4);
-            status = i32::from_ne_bytes([message[0], message[1], message[2], message[3]]);
         }
         end_like(status)
     }
@@ -308,9 +505,11 @@ fn check(result: libc::c_int) -> io::Result<libc::c_int> {
 /// system time, peak resident kilobytes, microseconds of wall time from its fork to its end).
 const MESSAGE: usize = 4 + 4 * 8;
 
-/// The program's own CPU time, peak memory and wall time, without those of the processes above it.
+/// How the program ended (its wait status), with its own CPU time, peak memory and wall time, without
+/// those of the processes above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
+    pub wait_status: i32,
     pub cpu_time: std::time::Duration,
     pub peak_memory: u64,
     /// From the program's fork inside the namespaces to its end: setting the namespaces up is not the
@@ -329,10 +528,10 @@ fn encode_usage(status: i32, usage: &libc::rusage, wall: std::time::Duration) ->
     message
 }
 
-/// Reads what the first child relayed, once it has ended; `None` when it was killed before.
+/// Reads init's report, once the program has ended; `None` while it runs, or when init was killed.
 pub fn read_usage(fd: &std::os::fd::OwnedFd) -> Option<Usage> {
     use std::os::fd::AsRawFd;
-    let mut bytes = [0u8; MESSAGE - 4];
+    let mut bytes = [0u8; MESSAGE];
     // SAFETY: a non-blocking read of at most the buffer's length from a descriptor we own.
     let got = unsafe {
         let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
@@ -344,9 +543,10 @@ pub fn read_usage(fd: &std::os::fd::OwnedFd) -> Option<Usage> {
     }
     let number = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
     Some(Usage {
-        cpu_time: std::time::Duration::from_micros(number(0) + number(8)),
-        peak_memory: number(16) * 1024,
-        wall_time: std::time::Duration::from_micros(number(24)),
+        wait_status: i32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+        cpu_time: std::time::Duration::from_micros(number(4) + number(12)),
+        peak_memory: number(20) * 1024,
+        wall_time: std::time::Duration::from_micros(number(28)),
     })
 }
 
@@ -380,11 +580,13 @@ mod tests {
         usage.ru_utime = libc::timeval { tv_sec: 1, tv_usec: 250 };
         usage.ru_stime = libc::timeval { tv_sec: 0, tv_usec: 500 };
         usage.ru_maxrss = 2048;
-        let message = encode_usage(0, &usage, std::time::Duration::from_micros(7_000_123));
+        let status = libc::W_EXITCODE(3, 0);
+        let message = encode_usage(status, &usage, std::time::Duration::from_micros(7_000_123));
         let (read, write) = super::super::pipe().unwrap();
         let mut writer = std::fs::File::from(write);
-        std::io::Write::write_all(&mut writer, &message[4..]).unwrap();
+        std::io::Write::write_all(&mut writer, &message).unwrap();
         let relayed = read_usage(&read).unwrap();
+        assert_eq!(relayed.wait_status, status);
         assert_eq!(relayed.cpu_time, std::time::Duration::from_micros(1_000_750));
         assert_eq!(relayed.peak_memory, 2048 * 1024);
         assert_eq!(relayed.wall_time, std::time::Duration::from_micros(7_000_123));

@@ -12,6 +12,10 @@ use std::time::Duration;
 
 static LEADERS: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
 
+/// Children that are ending (killed, or done with their work) and are reaped by the next sweeps rather
+/// than waited for.
+static ENDING: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+
 /// Makes the grader a child subreaper. Returns whether that worked.
 pub fn become_subreaper() -> bool {
     // SAFETY: the prctl only sets a flag on the calling process.
@@ -34,6 +38,23 @@ impl Registry {
 /// Forgets a leader once it has been reaped.
 pub fn unregister(leader: libc::pid_t) {
     lock().0.retain(|&pid| pid != leader);
+}
+
+/// Leaves a child that is ending to the next sweeps, which reap it once it has ended (and do not take it
+/// for an orphan meanwhile).
+pub fn reap_later(child: libc::pid_t) {
+    ENDING.lock().unwrap_or_else(PoisonError::into_inner).push(child);
+}
+
+/// Reaps the ending children that have ended; returns those still ending.
+fn reap_ended() -> Vec<libc::pid_t> {
+    let mut ending = ENDING.lock().unwrap_or_else(PoisonError::into_inner);
+    ending.retain(|&pid| {
+        let mut status = 0;
+        // SAFETY: waitpid on a child of ours; writes only `status`.
+        unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+    });
+    ending.clone()
 }
 
 /// The grader's own marks, read once: (no_new_privs, seccomp filters).
@@ -118,9 +139,11 @@ pub fn reap_orphans() {
     let mut registry = lock();
     let mut killed: HashSet<libc::pid_t> = HashSet::new();
     for round in 0..20 {
+        let ending = reap_ended();
         let orphans: Vec<libc::pid_t> = own_children()
             .into_iter()
-            .filter(|pid| !registry.0.contains(pid) && (killed.contains(pid) || is_sandboxed(*pid)))
+            .filter(|pid| !registry.0.contains(pid) && !ending.contains(pid))
+            .filter(|pid| killed.contains(pid) || is_sandboxed(*pid))
             .collect();
         if orphans.is_empty() {
             break;

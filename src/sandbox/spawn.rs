@@ -299,7 +299,8 @@ impl Spawned {
         drop(watch);
         drop(self.prepared.take());
         let relayed = self.usage_reader.take().as_ref().and_then(namespaces::read_usage);
-        let status = super::decode(raw_status);
+        // Through namespaces, the first child ends the way init did; init's report says how the program did.
+        let status = super::decode(relayed.map_or(raw_status, |usage| usage.wait_status));
         let (mut cpu_time, mut peak_memory) = match (relayed, rusage) {
             (Some(usage), _) => (Some(usage.cpu_time), Some(usage.peak_memory)),
             (None, Some(usage)) => (
