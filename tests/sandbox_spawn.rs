@@ -215,3 +215,38 @@ fn runs_share_an_empty_network_namespace_but_cannot_reach_each_other_through_it(
     assert_eq!(namespace(&outcome), libc::EPERM.to_string(), "{}", String::from_utf8_lossy(&outcome.stderr));
     listener.kill();
 }
+
+#[test]
+fn a_layered_working_folder_leaves_the_folder_on_disk_as_it_was_and_caps_what_is_written() {
+    if !with_namespaces() {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let dir = workdir();
+    std::fs::write(dir.path().join("in.txt"), "input\n").unwrap();
+    // The run's own (runs as root are `nobody`'s), as a file it made would be.
+    sandbox::hand_over(&dir.path().join("in.txt")).unwrap();
+    std::fs::write(dir.path().join("gone.txt"), "delete me\n").unwrap();
+    let script = "cat in.txt > copy.txt; echo more >> in.txt; rm gone.txt; echo out > out.txt; \
+                  head -c 2000000 /dev/zero > big || echo big-refused; \
+                  i=0; while [ $i -lt 80 ]; do touch f$i 2>/dev/null || { echo files-refused; break; }; i=$((i+1)); done; \
+                  cat in.txt";
+    let mut run = plan("sh", &["-c", script], dir.path());
+    run.confine.as_mut().unwrap().scratch = Some(sandbox::Scratch { bytes: 1 << 20, inodes: 40 });
+    let outcome = sandbox::run(&run).expect("runs");
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    assert_eq!(stdout, "big-refused\nfiles-refused\ninput\nmore\n", "{}", String::from_utf8_lossy(&outcome.stderr));
+    // The folder on disk is as the grader left it.
+    assert_eq!(std::fs::read_to_string(dir.path().join("in.txt")).unwrap(), "input\n");
+    assert!(dir.path().join("gone.txt").exists());
+    assert!(!dir.path().join("out.txt").exists() && !dir.path().join("copy.txt").exists());
+    // What the program wrote comes back.
+    let folder = outcome.written.expect("what the program wrote comes back");
+    let written = std::path::PathBuf::from(format!("/proc/self/fd/{}", folder.as_raw_fd()));
+    assert_eq!(std::fs::read_to_string(written.join("out.txt")).unwrap(), "out\n");
+    assert_eq!(std::fs::read_to_string(written.join("copy.txt")).unwrap(), "input\n");
+    assert_eq!(std::fs::read_to_string(written.join("in.txt")).unwrap(), "input\nmore\n");
+    let deleted = std::fs::symlink_metadata(written.join("gone.txt")).unwrap();
+    assert!(deleted.file_type().is_char_device() && deleted.rdev() == 0, "a whiteout marks the deletion");
+}

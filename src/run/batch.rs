@@ -2,6 +2,7 @@
 //! through the sandbox and judge what it printed, wrote and returned.
 
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -179,7 +180,14 @@ pub fn run_case(challenge: &LoadedChallenge, built: &Built, plan: &CasePlan, mod
             stderr_kept: 16 << 10,
         },
         drop_privileges: true,
-        confine: Some(sandbox::Confinement::run(built.dir.clone())),
+        confine: Some(sandbox::Confinement {
+            // Larger than the file size limit, so that one growing file ends by that limit (OLE).
+            scratch: Some(sandbox::Scratch {
+                bytes: plan.limits.output.0.max(1 << 30) + (64 << 20),
+                inodes: SCRATCH_FILES,
+            }),
+            ..sandbox::Confinement::run(built.dir.clone())
+        }),
     };
     let outcome = match sandbox::run(&run_plan) {
         Ok(outcome) => outcome,
@@ -337,7 +345,7 @@ fn judge_output(
     }
     for (name, expected_path) in &prepared.expected_files {
         let expected = std::fs::read(expected_path)?;
-        match read_output_file(&prepared.workdir.path().join(name)) {
+        match read_output_file(&written_path(&prepared.workdir, outcome, name)) {
             Ok(actual) => compared.push((format!("output file `{name}`"), expected, std::borrow::Cow::Owned(actual))),
             Err(problem) => return Ok(Judged::wrong(format!("output file `{name}` {problem}"), Feedback::default())),
         }
@@ -358,11 +366,27 @@ fn judge_output(
     Ok(Judged::new(Verdict::Accepted, "accepted".into()))
 }
 
+/// Files a run may create in its working folder (the tmpfs's inodes).
+const SCRATCH_FILES: u64 = 65_536;
+
+/// Where the program's file `name` is: in what it wrote (its working folder was layered over a tmpfs), or
+/// in the folder itself.
+fn written_path(workdir: &tempfile::TempDir, outcome: &sandbox::Outcome, name: &str) -> PathBuf {
+    let on_disk = workdir.path().join(name);
+    let Some(written) = &outcome.written else { return on_disk };
+    let layered = PathBuf::from(format!("/proc/self/fd/{}", written.as_raw_fd())).join(name);
+    if std::fs::symlink_metadata(&layered).is_ok() { layered } else { on_disk }
+}
+
 /// Reads a file the program wrote, refusing symbolic links and anything but a regular file (a planted
 /// link could otherwise make the grader read a hidden answer).
 fn read_output_file(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    // How an overlay marks a file that the program deleted.
+    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_char_device() && meta.rdev() == 0) {
+        return Err("was not written".into());
+    }
     let mut file =
         std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).map_err(
             |error| match error.raw_os_error() {

@@ -181,6 +181,25 @@ pub unsafe fn allow_read(ruleset: RawFd, path: &std::ffi::CStr) -> std::io::Resu
     }
 }
 
+/// Adds every file right beneath `path` to a ruleset made by [`ruleset`] (in the program's child side,
+/// for its working folder layered in its mount namespace).
+///
+/// # Safety
+/// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.
+pub unsafe fn allow_all(ruleset: RawFd, path: &std::ffi::CStr) -> std::io::Result<()> {
+    // SAFETY: a path opened O_PATH, used for one system call and closed.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let rights = AccessFs::from_all(TARGET) & AccessFs::from_all(ABI::from(abi()));
+        let result = add_path_rule(ruleset, fd, rights.bits());
+        libc::close(fd);
+        result
+    }
+}
+
 /// Allows `rights` beneath the path open as `path` in `ruleset`: `landlock_add_rule`, async-signal-safe.
 ///
 /// # Safety

@@ -23,6 +23,9 @@ pub(super) struct Launched {
     pub prepared: Option<confine::Prepared>,
     /// Through namespaces: where init reports how the program ended (see [`namespaces::read_usage`]).
     pub usage_reader: Option<OwnedFd>,
+    /// With a layered working folder: where init sends what the program wrote (see
+    /// [`namespaces::receive_written`]).
+    pub written: Option<OwnedFd>,
 }
 
 impl Launched {
@@ -67,8 +70,10 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
     let pinned = affinity::Pinned::here();
     let restore = pinned.as_ref().map(affinity::Pinned::saved);
     let mut entry = None;
-    // The program's exec error: our write end closes once the spawn returned.
+    // The program's exec error: our write end closes once the spawn returned; the same for the socket of
+    // what the program writes (with a layered working folder).
     let mut exec_error: Option<(OwnedFd, OwnedFd)> = None;
+    let mut written: Option<(OwnedFd, OwnedFd)> = None;
     if child.namespaces {
         let pipe = super::pipe()?;
         let error = super::pipe()?;
@@ -80,6 +85,11 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         namespaces.nproc = plan.confine.as_ref().map_or(DEFAULT_TASKS, |c| c.tasks);
         namespaces.open_files = plan.limits.open_files;
         namespaces.affinity = restore;
+        if let Some(scratch) = plan.confine.as_ref().and_then(|c| c.scratch) {
+            let (receiver, sender) = socket_pair()?;
+            namespaces.overlay = Some(namespaces::Overlay::new(&plan.cwd, scratch, sender.as_raw_fd())?);
+            written = Some((receiver, sender));
+        }
         // Only runs whose Landlock domain scopes abstract sockets (ABI 6) may share a network namespace.
         if namespaces.landlock.is_some() && layers.landlock_abi >= 6 {
             namespaces.shared_network = namespaces::shared_network(drop_to);
@@ -121,7 +131,8 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
     }
     // Our copy of the relay's write end closes here: only the first child holds one.
     let usage_reader = usage_pipe.map(|(read, _write)| read);
-    Ok(Launched { child: spawned, pid, started, prepared, usage_reader })
+    let written = written.map(|(receiver, _sender)| receiver);
+    Ok(Launched { child: spawned, pid, started, prepared, usage_reader, written })
 }
 
 fn confine_before_exec(
@@ -219,4 +230,16 @@ pub(super) fn contain_leftovers(
     reaper::unregister(pid);
     reaper::reap_orphans();
     oom_killed
+}
+
+/// A connected pair of Unix datagram sockets (close-on-exec).
+fn socket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two new descriptors into the array.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both are fresh descriptors nobody else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }

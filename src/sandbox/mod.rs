@@ -72,20 +72,31 @@ pub struct Confinement {
     pub network: bool,
     /// Processes and threads it may have at once (cgroup, or RLIMIT_NPROC where that is counted apart).
     pub tasks: u64,
+    /// Through namespaces, the working folder is layered: it shows the folder on disk, and whatever the
+    /// program writes goes to a fresh tmpfs of this size, which comes back as [`Outcome::written`]. The
+    /// folder on disk is left as it was. Without namespaces, the program writes the folder itself.
+    pub scratch: Option<Scratch>,
+}
+
+/// The size of a run's tmpfs (see [`Confinement::scratch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scratch {
+    pub bytes: u64,
+    pub inodes: u64,
 }
 
 impl Confinement {
     /// A candidate's run: reads the built submission, writes only its working folder, no network.
     #[must_use]
     pub fn run(build_dir: PathBuf) -> Confinement {
-        Confinement { read: vec![build_dir], write: Vec::new(), network: false, tasks: DEFAULT_TASKS }
+        Confinement { read: vec![build_dir], write: Vec::new(), network: false, tasks: DEFAULT_TASKS, scratch: None }
     }
 
     /// A build: reads the toolchains on `PATH` (plus CARGO_HOME, RUSTUP_HOME, JAVA_HOME, GOROOT of its
     /// environment), writes its copy, HOME and TMPDIR; network as the spec says.
     #[must_use]
     pub fn build(network: bool) -> Confinement {
-        Confinement { read: Vec::new(), write: Vec::new(), network, tasks: DEFAULT_TASKS * 4 }
+        Confinement { read: Vec::new(), write: Vec::new(), network, tasks: DEFAULT_TASKS * 4, scratch: None }
     }
 }
 
@@ -157,6 +168,9 @@ pub struct Outcome {
     pub stdout: Vec<u8>,
     /// The tail of stderr, at most `stderr_kept` bytes.
     pub stderr: Vec<u8>,
+    /// With [`Confinement::scratch`]: the folder of what the program wrote in its working folder (files
+    /// it created or changed; a deleted file is a character device 0:0, as overlayfs marks it).
+    pub written: Option<std::sync::Arc<OwnedFd>>,
 }
 
 impl Outcome {
@@ -270,7 +284,9 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
     let oom_killed = launch::contain_leftovers(pid, &supervisor.seen, launched.cgroup());
     drop(launched.prepared.take());
     let relayed = supervisor.reported.or_else(|| supervisor.report.as_ref().and_then(namespaces::read_usage));
+    let written = launched.written.as_ref().and_then(namespaces::receive_written).map(std::sync::Arc::new);
     result.map(|mut outcome| {
+        outcome.written = written;
         if let Some(usage) = relayed {
             outcome.status = decode(usage.wait_status);
             outcome.cpu_time = usage.cpu_time;
@@ -580,7 +596,16 @@ impl Supervisor {
         if let Some(keep) = stderr_buf.len().checked_sub(self.limits.stderr_kept) {
             stderr_buf.drain(..keep);
         }
-        Ok(Outcome { status, cpu_time, wall_time, peak_memory, limit_hit, stdout: stdout_buf, stderr: stderr_buf })
+        Ok(Outcome {
+            status,
+            cpu_time,
+            wall_time,
+            peak_memory,
+            limit_hit,
+            stdout: stdout_buf,
+            stderr: stderr_buf,
+            written: None,
+        })
     }
 
     /// Checks CPU time and resident memory of the process and its descendants.

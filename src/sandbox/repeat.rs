@@ -188,7 +188,7 @@ impl Repeater {
         if status != Status::Exited(0) || limit_hit.is_some() {
             stderr = read_tail(&self.errors, self.limits.stderr_kept as u64)?;
         }
-        Ok(Outcome { status, cpu_time, wall_time, peak_memory, limit_hit, stdout, stderr })
+        Ok(Outcome { status, cpu_time, wall_time, peak_memory, limit_hit, stdout, stderr, written: None })
     }
 
     /// The repeater's stdout closed: it was stopped (over the memory limit, as the tree's watcher saw)
@@ -214,6 +214,7 @@ impl Repeater {
             limit_hit: Some(limit),
             stdout: Vec::new(),
             stderr: Vec::new(),
+            written: None,
         }
     }
 }
