@@ -10,15 +10,16 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use takehome::sandbox::{self, Confinement, Input, RunLimits, RunPlan};
+use takehome::sandbox::{self, Confinement, Input, RunLimits, RunPlan, Scratch};
 
-const TIERS: [(&str, &str, bool); 5] = [
-    // (name, layers turned off, confined)
-    ("sandbox: rlimits, session, reaper (trusted)", "landlock,seccomp,userns,cgroup", false),
-    ("sandbox: + landlock + seccomp", "userns,cgroup", true),
-    ("sandbox: + cgroup v1 (root)", "userns", true),
-    ("sandbox: + namespaces (full)", "", true),
-    ("sandbox: namespaces, no cgroup", "cgroup", true),
+const TIERS: [(&str, &str, &str); 6] = [
+    // (name, layers turned off, what the run is: trusted, confined, or a case run with a tmpfs)
+    ("sandbox: rlimits, session, reaper (trusted)", "landlock,seccomp,userns,cgroup", "trusted"),
+    ("sandbox: + landlock + seccomp", "userns,cgroup", "confined"),
+    ("sandbox: + cgroup v1 (root)", "userns", "confined"),
+    ("sandbox: + namespaces (full)", "", "confined"),
+    ("sandbox: + tmpfs working folder (case runs)", "", "scratch"),
+    ("sandbox: namespaces, no cgroup", "cgroup", "confined"),
 ];
 
 const ROUNDS: usize = 10;
@@ -28,8 +29,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runs = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(300);
     if let Some(index) = args.iter().position(|a| a == "--tier") {
-        let confined = args.get(index + 1).is_some_and(|c| c == "confined");
-        let times = measure(runs, || launch_sandboxed(confined));
+        let kind = args.get(index + 1).cloned().unwrap_or_default();
+        let times = measure(runs, || launch_sandboxed(&kind));
         let nanos: Vec<String> = times.iter().map(|t| t.as_nanos().to_string()).collect();
         println!("{}", nanos.join(","));
         println!("{}", sandbox::describe_layers());
@@ -43,10 +44,10 @@ fn main() {
         TIERS.iter().map(|_| (Vec::new(), String::new(), String::new())).collect();
     for _ in 0..ROUNDS {
         bare.extend(measure(per_round, launch_bare));
-        for ((_, disabled, confined), (times, layers, failure)) in TIERS.iter().zip(tiers.iter_mut()) {
+        for ((_, disabled, kind), (times, layers, failure)) in TIERS.iter().zip(tiers.iter_mut()) {
             let exe = std::env::current_exe().expect("own path");
             let mut command = Command::new(exe);
-            command.args(["--tier", if *confined { "confined" } else { "trusted" }, "--runs", &per_round.to_string()]);
+            command.args(["--tier", kind, "--runs", &per_round.to_string()]);
             let output = command.env(sandbox::probe::DISABLE_VAR, disabled).output().expect("tier runs");
             let text = String::from_utf8_lossy(&output.stdout);
             let mut lines = text.lines();
@@ -121,7 +122,7 @@ fn launch_bwrap() {
     assert!(status.success());
 }
 
-fn launch_sandboxed(confined: bool) {
+fn launch_sandboxed(kind: &str) {
     let workdir = std::env::temp_dir();
     let plan = RunPlan {
         program: "/bin/true".into(),
@@ -131,7 +132,10 @@ fn launch_sandboxed(confined: bool) {
         stdin: Input::Null,
         limits: RunLimits { memory: Some(256 << 20), cpu_time: Some(Duration::from_secs(2)), ..RunLimits::default() },
         drop_privileges: true,
-        confine: confined.then(|| Confinement::run(PathBuf::from("/nonexistent"))),
+        confine: (kind != "trusted").then(|| Confinement {
+            scratch: (kind == "scratch").then_some(Scratch { bytes: 64 << 20, inodes: 4096 }),
+            ..Confinement::run(PathBuf::from("/nonexistent"))
+        }),
     };
     let outcome = sandbox::run(&plan).expect("the sandbox runs /bin/true");
     assert!(outcome.success(), "{outcome:?}");

@@ -28,6 +28,8 @@ enum As {
     /// The whole grader as nobody, through setpriv, without user namespaces (as on Ubuntu 24.04 runners,
     /// where AppArmor forbids them): the Landlock, seccomp and subreaper path.
     Nobody,
+    /// As root, with runs in the unified cgroup hierarchy (v2) rather than v1, on a machine with both.
+    CgroupV2,
 }
 
 /// Everything one run of the grader touches, in a folder of its own.
@@ -108,6 +110,11 @@ fn grade(arena: &Arena, challenge: &Path, who: As) -> Graded {
     } else {
         let mut command = Command::new(binary);
         command.env_remove("TAKEHOME_SANDBOX_DISABLE");
+        if who == As::CgroupV2 {
+            command.env(takehome::sandbox::CGROUP_PREFERENCE_VAR, "v2");
+        } else {
+            command.env_remove(takehome::sandbox::CGROUP_PREFERENCE_VAR);
+        }
         command
     };
     let report = arena.path("report/report.json");
@@ -146,6 +153,9 @@ fn grade(arena: &Arena, challenge: &Path, who: As) -> Graded {
     assert!(sandbox.contains("landlock="), "the report names no sandbox layers: {sandbox}");
     if who == As::Nobody {
         assert!(sandbox.contains("userns=off") && sandbox.contains("user=self"), "{sandbox}");
+    }
+    if who == As::CgroupV2 {
+        assert!(sandbox.contains("cgroup=v2"), "{sandbox}");
     }
     graded
 }
@@ -215,9 +225,18 @@ fn setpriv_available() -> bool {
     Command::new("setpriv").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-/// The modes to run in: always as ourselves, and as nobody too when we are root.
+/// The modes to run in: always as ourselves; when we are root, as nobody too, and in cgroup v2 where
+/// the machine also has it.
 fn modes() -> Vec<As> {
-    if is_root() && setpriv_available() { vec![As::Me, As::Nobody] } else { vec![As::Me] }
+    let mut modes = vec![As::Me];
+    if is_root() && setpriv_available() {
+        modes.push(As::Nobody);
+    }
+    let cgroup2 = std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| m.contains(" - cgroup2 "));
+    if is_root() && cgroup2 {
+        modes.push(As::CgroupV2);
+    }
+    modes
 }
 
 /// Escape targets outside any arena, shared by the programs that write outside.
@@ -239,7 +258,12 @@ fn contained(program: &str, challenge: &str, verdicts: &[&str]) {
         let root_before = std::fs::read_dir(arena.root.path()).unwrap().count();
 
         let graded = grade(&arena, &challenge_dir, who);
-        let context = format!("{program} ({})", if who == As::Me { "as the test's user" } else { "as nobody" });
+        let mode = match who {
+            As::Me => "as the test's user",
+            As::Nobody => "as nobody",
+            As::CgroupV2 => "in cgroup v2",
+        };
+        let context = format!("{program} ({mode})");
         let got = verdict(&graded.report, "public", case);
         assert!(
             verdicts.contains(&got.as_str()),

@@ -1,8 +1,9 @@
-//! A cgroup (v1 memory and pids controllers) per run, when the grader is root: a memory limit without
-//! swap, a limit on processes and threads, the peak memory, and a way to find and kill every process of
-//! the run, daemonised ones included.
+//! A cgroup per run, when the grader is root: a memory limit without swap, a limit on processes and
+//! threads, and a way to find, freeze and kill every process of the run, daemonised ones included. In
+//! cgroup v1 (the memory and pids controllers, and the freezer where mounted), or in the unified
+//! hierarchy (v2) with the memory and pids controllers where it has them.
 //!
-//! The child joins by writing "0" to `cgroup.procs` of each controller: precomputed paths, plain
+//! The child joins by writing "0" to `cgroup.procs` of each folder: precomputed paths, plain
 //! open/write/close, so it is async-signal-safe between fork and exec.
 //!
 //! Making and removing a memory cgroup costs more than a short run itself, so a group goes back to a
@@ -13,41 +14,129 @@
 use std::ffi::CString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 const MEMORY_ROOT: &str = "/sys/fs/cgroup/memory";
 const PIDS_ROOT: &str = "/sys/fs/cgroup/pids";
 const FREEZER_ROOT: &str = "/sys/fs/cgroup/freezer";
-/// Our folder under each controller; one subfolder per run.
+/// Our folder under each controller (v1) or in the unified hierarchy (v2); one subfolder per run.
 const OURS: &str = "takehome";
+/// `v1` or `v2`: which hierarchy to use on a machine that has both (hybrid); v1 by default.
+pub const PREFER_VAR: &str = "TAKEHOME_CGROUP";
 
-/// Whether per-run cgroups can be made here (root, and both v1 controllers mounted and writable).
-pub fn available() -> Result<(), String> {
+/// Which cgroup hierarchy runs go into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Hierarchy {
+    /// The v1 memory and pids controllers (and the freezer, where mounted).
+    V1,
+    /// The unified hierarchy: `ours` is our folder in it; `memory` and `pids` say which controllers its
+    /// groups have (the freezer and `cgroup.kill` are part of every v2 group).
+    V2 { ours: PathBuf, memory: bool, pids: bool },
+}
+
+static HIERARCHY: OnceLock<Result<Hierarchy, String>> = OnceLock::new();
+
+fn hierarchy() -> Result<&'static Hierarchy, String> {
+    HIERARCHY.get_or_init(choose_hierarchy).as_ref().map_err(Clone::clone)
+}
+
+fn choose_hierarchy() -> Result<Hierarchy, String> {
     if !super::is_root() {
-        return Err("the grader is not root (cgroup v1 needs it)".into());
+        return Err("the grader is not root (a cgroup per run needs it)".into());
     }
+    let prefer_v2 = std::env::var(PREFER_VAR).is_ok_and(|v| v == "v2");
+    let v1 = v1_hierarchy();
+    if v1.is_ok() && !prefer_v2 {
+        return v1;
+    }
+    match (v2_hierarchy(), v1) {
+        (Ok(v2), _) => Ok(v2),
+        (Err(_), Ok(v1)) => Ok(v1),
+        (Err(v2), Err(v1)) => Err(format!("{v1}; {v2}")),
+    }
+}
+
+fn v1_hierarchy() -> Result<Hierarchy, String> {
     for root in [MEMORY_ROOT, PIDS_ROOT] {
-        let ours = Path::new(root).join(OURS);
         if !Path::new(root).join("cgroup.procs").exists() {
             return Err(format!("{root} is not a cgroup v1 controller"));
         }
+        let ours = Path::new(root).join(OURS);
         std::fs::create_dir_all(&ours).map_err(|e| format!("cannot create {}: {e}", ours.display()))?;
     }
+    Ok(Hierarchy::V1)
+}
+
+/// Our folder in the unified hierarchy, with the memory and pids controllers given to its groups where
+/// the hierarchy has them (a controller bound to a v1 hierarchy is not).
+fn v2_hierarchy() -> Result<Hierarchy, String> {
+    let mount = v2_mount().ok_or("no cgroup v2 hierarchy is mounted")?;
+    let ours = mount.join(OURS);
+    std::fs::create_dir_all(&ours).map_err(|e| format!("cannot create {}: {e}", ours.display()))?;
+    let offered = std::fs::read_to_string(mount.join("cgroup.controllers")).unwrap_or_default();
+    for controller in ["memory", "pids"] {
+        if offered.split_whitespace().any(|c| c == controller) {
+            // Our folder holds no process itself, so it may hand controllers to its groups.
+            let _ = std::fs::write(mount.join("cgroup.subtree_control"), format!("+{controller}"));
+            let _ = std::fs::write(ours.join("cgroup.subtree_control"), format!("+{controller}"));
+        }
+    }
+    let given = std::fs::read_to_string(ours.join("cgroup.subtree_control")).unwrap_or_default();
+    let has = |controller: &str| given.split_whitespace().any(|c| c == controller);
+    Ok(Hierarchy::V2 { memory: has("memory"), pids: has("pids"), ours })
+}
+
+/// Where the unified hierarchy is mounted (`/sys/fs/cgroup` on current distributions,
+/// `/sys/fs/cgroup/unified` beside v1 on hybrid ones).
+fn v2_mount() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        (after.split_whitespace().next() == Some("cgroup2"))
+            .then(|| before.split_whitespace().nth(4).map(PathBuf::from))?
+    })
+}
+
+/// Whether per-run cgroups can be made here (root, and cgroup v1's memory and pids controllers or a
+/// cgroup v2 hierarchy, writable).
+pub fn available() -> Result<(), String> {
+    hierarchy()?;
     remove_groups_of_gone_graders();
     Ok(())
 }
 
-/// Groups left empty by their runs, ready for the next (without a freezer).
+/// The hierarchy and controllers runs get, for the sandbox line: `v1-memory,pids`, `v2-memory,pids`, or
+/// `v2` alone (no controllers: the group still kills and freezes every process of a run).
+pub fn describe() -> String {
+    match hierarchy() {
+        Ok(Hierarchy::V1) => "v1-memory,pids".into(),
+        Ok(Hierarchy::V2 { memory, pids, .. }) => {
+            let controllers: Vec<&str> = [(*memory, "memory"), (*pids, "pids")]
+                .into_iter()
+                .filter_map(|(has, name)| has.then_some(name))
+                .collect();
+            if controllers.is_empty() { "v2".into() } else { format!("v2-{}", controllers.join(",")) }
+        }
+        Err(_) => "off".into(),
+    }
+}
+
+/// Groups whose runs ended, ready for the next (without a freezer).
 static POOL: Mutex<Vec<Dirs>> = Mutex::new(Vec::new());
 /// Enough for the runs a grader has going at once.
 const POOL_SIZE: usize = 8;
 
 /// Removes `<pid>-<n>` groups whose grader no longer runs (pooled groups, or left by a crash).
 fn remove_groups_of_gone_graders() {
-    for root in [MEMORY_ROOT, PIDS_ROOT, FREEZER_ROOT] {
-        let Ok(entries) = std::fs::read_dir(Path::new(root).join(OURS)) else { continue };
+    let mut roots: Vec<PathBuf> =
+        [MEMORY_ROOT, PIDS_ROOT, FREEZER_ROOT].iter().map(|r| Path::new(r).join(OURS)).collect();
+    if let Ok(Hierarchy::V2 { ours, .. }) = hierarchy() {
+        roots.push(ours.clone());
+    }
+    for root in roots {
+        let Ok(entries) = std::fs::read_dir(root) else { continue };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let owner = name.to_str().and_then(|n| n.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok());
@@ -58,18 +147,25 @@ fn remove_groups_of_gone_graders() {
     }
 }
 
-/// The folders of one group.
+/// The folders of one group: one per v1 controller, or the same v2 folder for each.
 #[derive(Debug)]
 struct Dirs {
     memory: PathBuf,
     pids: PathBuf,
     freezer: Option<PathBuf>,
+    hierarchy: Hierarchy,
 }
 
 impl Dirs {
-    fn make(freezer: bool) -> io::Result<Dirs> {
+    fn make(hierarchy: &Hierarchy, freezer: bool) -> io::Result<Dirs> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        if let Hierarchy::V2 { ours, .. } = hierarchy {
+            let dir = ours.join(&name);
+            std::fs::create_dir(&dir)?;
+            let freezer = freezer.then(|| dir.clone());
+            return Ok(Dirs { memory: dir.clone(), pids: dir, freezer, hierarchy: hierarchy.clone() });
+        }
         let memory = Path::new(MEMORY_ROOT).join(OURS).join(&name);
         let pids = Path::new(PIDS_ROOT).join(OURS).join(&name);
         std::fs::create_dir(&memory)?;
@@ -81,7 +177,18 @@ impl Dirs {
             Path::new(FREEZER_ROOT).join("cgroup.procs").exists() && std::fs::create_dir_all(ours).is_ok()
         });
         let freezer = freezer.map(|ours| ours.join(&name)).filter(|dir| std::fs::create_dir(dir).is_ok());
-        Ok(Dirs { memory, pids, freezer })
+        Ok(Dirs { memory, pids, freezer, hierarchy: Hierarchy::V1 })
+    }
+
+    /// The folders to join (each once).
+    fn unique(&self) -> Vec<&PathBuf> {
+        let mut dirs: Vec<&PathBuf> = Vec::new();
+        for dir in [Some(&self.memory), Some(&self.pids), self.freezer.as_ref()].into_iter().flatten() {
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        dirs
     }
 
     /// The processes in the group (the pids controller lists the same ones as the others).
@@ -95,7 +202,7 @@ impl Dirs {
 
     fn remove(&self) {
         // A killed process leaves its cgroup a moment after it dies.
-        for dir in [Some(&self.memory), Some(&self.pids), self.freezer.as_ref()].into_iter().flatten() {
+        for dir in self.unique() {
             for _ in 0..50 {
                 if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
                     break;
@@ -106,7 +213,7 @@ impl Dirs {
     }
 }
 
-/// One run's cgroup in both controllers; emptied (killing what is left) on drop, then pooled or removed.
+/// One run's cgroup; emptied (killing what is left) on drop, then pooled or removed.
 #[derive(Debug)]
 pub struct RunGroup {
     dirs: Dirs,
@@ -120,7 +227,12 @@ impl RunGroup {
     /// A cgroup with `memory` bytes (no swap beyond it) and at most `tasks` processes and threads, and a
     /// freezer when asked for and the machine has one: a pooled one when there is, else a new one.
     pub fn create(memory: Option<u64>, tasks: u64, freezer: bool) -> io::Result<RunGroup> {
-        let pooled = if freezer { None } else { take_empty_from_pool() };
+        let hierarchy = hierarchy().map_err(io::Error::other)?;
+        RunGroup::create_in(hierarchy, memory, tasks, freezer)
+    }
+
+    fn create_in(hierarchy: &Hierarchy, memory: Option<u64>, tasks: u64, freezer: bool) -> io::Result<RunGroup> {
+        let pooled = if freezer { None } else { take_empty_from_pool(hierarchy) };
         if let Some(dirs) = pooled {
             match RunGroup::configure(dirs, memory, tasks) {
                 Ok(group) => return Ok(group),
@@ -128,23 +240,32 @@ impl RunGroup {
                 Err((dirs, _)) => dirs.remove(),
             }
         }
-        RunGroup::configure(Dirs::make(freezer)?, memory, tasks).map_err(|(dirs, error)| {
+        RunGroup::configure(Dirs::make(hierarchy, freezer)?, memory, tasks).map_err(|(dirs, error)| {
             dirs.remove();
             error
         })
     }
 
     fn configure(dirs: Dirs, memory: Option<u64>, tasks: u64) -> Result<RunGroup, (Dirs, io::Error)> {
-        let procs = |dir: &Path| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
-        let join: Result<Vec<CString>, _> = [Some(&dirs.memory), Some(&dirs.pids), dirs.freezer.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(|d| procs(d))
-            .collect();
+        let procs = |dir: &&PathBuf| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
+        let join: Result<Vec<CString>, _> = dirs.unique().iter().map(procs).collect();
         let join = match join {
             Ok(join) => join,
             Err(error) => return Err((dirs, error.into())),
         };
+        if let Hierarchy::V2 { memory: has_memory, pids: has_pids, .. } = dirs.hierarchy {
+            let limit = memory.map_or_else(|| "max".to_string(), |m| m.to_string());
+            let written = (!has_memory || std::fs::write(dirs.memory.join("memory.max"), &limit).is_ok())
+                && (!has_memory
+                    || std::fs::write(dirs.memory.join("memory.swap.max"), "0").is_ok()
+                    || !dirs.memory.join("memory.swap.max").exists())
+                && (!has_pids || std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()).is_ok());
+            if !written {
+                return Err((dirs, io::Error::other("cannot set the cgroup's limits")));
+            }
+            let oom_kills_before = oom_kills(&dirs);
+            return Ok(RunGroup { dirs, oom_kills_before, join });
+        }
         let limit = memory.map_or_else(|| "-1".to_string(), |m| m.to_string());
         // memsw (present only with swap accounting) may never be below the limit: lift it first.
         let memsw = dirs.memory.join("memory.memsw.limit_in_bytes");
@@ -156,19 +277,23 @@ impl RunGroup {
         if let Err(error) = std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()) {
             return Err((dirs, error));
         }
-        let oom_kills_before = oom_kills(&dirs.memory);
+        let oom_kills_before = oom_kills(&dirs);
         Ok(RunGroup { dirs, oom_kills_before, join })
     }
 
     /// Whether the kernel's OOM killer acted in the group during this run.
     pub fn oom_killed(&self) -> bool {
-        oom_kills(&self.dirs.memory) > self.oom_kills_before
+        oom_kills(&self.dirs) > self.oom_kills_before
     }
 
     /// Kills every process in the group, round after round while new ones appear (a fork racing the
     /// kill). Returns once every process left has been killed: those may take a moment more to end (a
     /// run's first child tears down its copy of the grader's memory), and the group is not reused before.
     pub fn kill_all(&self) {
+        if matches!(self.dirs.hierarchy, Hierarchy::V2 { .. }) {
+            // Every process of the group at once, forks racing it included (Linux 5.14).
+            let _ = std::fs::write(self.dirs.pids.join("cgroup.kill"), "1");
+        }
         let mut killed: Vec<libc::pid_t> = Vec::new();
         for round in 0..100 {
             let pids = self.members();
@@ -214,11 +339,15 @@ impl RunGroup {
         let Some(dir) = &self.dirs.freezer else {
             return Err(io::Error::new(io::ErrorKind::Unsupported, "this cgroup has no freezer"));
         };
-        let state = dir.join("freezer.state");
-        std::fs::write(&state, if frozen { "FROZEN" } else { "THAWED" })?;
+        // v1: freezer.state says FROZEN once done; v2: cgroup.events says `frozen 1`.
+        let (control, frozen_value, thawed_value, state, done) = match self.dirs.hierarchy {
+            Hierarchy::V1 => ("freezer.state", "FROZEN", "THAWED", "freezer.state", "FROZEN"),
+            Hierarchy::V2 { .. } => ("cgroup.freeze", "1", "0", "cgroup.events", "frozen 1"),
+        };
+        std::fs::write(dir.join(control), if frozen { frozen_value } else { thawed_value })?;
         if frozen {
             for _ in 0..1000 {
-                if std::fs::read_to_string(&state)?.trim() == "FROZEN" {
+                if std::fs::read_to_string(dir.join(state))?.lines().any(|line| line.trim() == done) {
                     return Ok(());
                 }
                 std::thread::sleep(Duration::from_millis(1));
@@ -233,18 +362,18 @@ impl RunGroup {
     }
 }
 
-/// A pooled group whose killed processes have all ended by now, if there is one.
-fn take_empty_from_pool() -> Option<Dirs> {
+/// A pooled group of `hierarchy` whose killed processes have all ended by now, if there is one.
+fn take_empty_from_pool(hierarchy: &Hierarchy) -> Option<Dirs> {
     let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let empty = pool.iter().position(|dirs| dirs.members().is_empty())?;
+    let empty = pool.iter().position(|dirs| dirs.hierarchy == *hierarchy && dirs.members().is_empty())?;
     Some(pool.swap_remove(empty))
 }
 
 impl Drop for RunGroup {
     fn drop(&mut self) {
         self.kill_all();
-        let dirs =
-            std::mem::replace(&mut self.dirs, Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None });
+        let emptied = Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None, hierarchy: Hierarchy::V1 };
+        let dirs = std::mem::replace(&mut self.dirs, emptied);
         // Pooled even while its killed processes end: the next run takes only an emptied group.
         if dirs.freezer.is_none() {
             let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -257,9 +386,13 @@ impl Drop for RunGroup {
     }
 }
 
-/// The OOM kills a memory group has seen (`oom_kill` of memory.oom_control).
-fn oom_kills(memory: &Path) -> u64 {
-    let text = std::fs::read_to_string(memory.join("memory.oom_control")).unwrap_or_default();
+/// The OOM kills a group has seen (`oom_kill` of v1's memory.oom_control or v2's memory.events).
+fn oom_kills(dirs: &Dirs) -> u64 {
+    let file = match dirs.hierarchy {
+        Hierarchy::V1 => "memory.oom_control",
+        Hierarchy::V2 { .. } => "memory.events",
+    };
+    let text = std::fs::read_to_string(dirs.memory.join(file)).unwrap_or_default();
     text.lines().find_map(|line| line.strip_prefix("oom_kill ")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
 }
 
@@ -305,6 +438,28 @@ mod tests {
         drop(group);
         // With a freezer it is never pooled.
         assert!(dirs.iter().all(|d| !d.exists()));
+    }
+
+    #[test]
+    fn a_v2_group_holds_freezes_and_kills_its_processes() {
+        let Ok(v2) = (if super::super::is_root() { v2_hierarchy() } else { Err(String::new()) }) else { return };
+        let group = RunGroup::create_in(&v2, Some(64 << 20), 32, true).unwrap();
+        assert_eq!(group.join.len(), 1, "one folder for every controller");
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        std::fs::write(group.dirs.pids.join("cgroup.procs"), child.id().to_string()).unwrap();
+        assert_eq!(group.members(), vec![child.id() as libc::pid_t]);
+        if let Hierarchy::V2 { pids: true, .. } = v2 {
+            assert_eq!(read_number(&group.dirs.pids.join("pids.max")), Some(32));
+        }
+        group.freeze(true).unwrap();
+        group.freeze(false).unwrap();
+        group.kill_all();
+        let status = child.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+        let dir = group.dirs.pids.clone();
+        drop(group);
+        // With a freezer it is never pooled.
+        assert!(!dir.exists());
     }
 
     #[test]

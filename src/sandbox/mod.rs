@@ -36,6 +36,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+pub use cgroup::PREFER_VAR as CGROUP_PREFERENCE_VAR;
 pub use signals::signal_name;
 pub use spawn::{SpawnUsage, Spawned, spawn};
 

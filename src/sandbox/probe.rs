@@ -16,7 +16,7 @@ pub struct Layers {
     pub seccomp: bool,
     /// Whether this program enabled namespaces and user namespaces can be made.
     pub namespaces: bool,
-    /// cgroup v1 memory and pids controllers under our own folder (root only).
+    /// A cgroup per run (root only): v1's memory and pids controllers, or the unified hierarchy (v2).
     pub cgroup: bool,
     pub subreaper: bool,
     pub root: bool,
@@ -94,7 +94,7 @@ impl Layers {
             "landlock={landlock} seccomp={} userns={} cgroup={} reaper={} rlimits=on env=cleared user={}",
             on(self.seccomp),
             on(self.namespaces),
-            if self.cgroup { "v1-memory,pids" } else { "off" },
+            if self.cgroup { cgroup::describe() } else { "off".into() },
             on(self.subreaper),
             if self.root { "nobody" } else { "self" },
         )
