@@ -154,6 +154,8 @@ struct Dirs {
     pids: PathBuf,
     freezer: Option<PathBuf>,
     hierarchy: Hierarchy,
+    /// The memory and task limits written last (a pooled group that has them already keeps them).
+    limits: Option<(Option<u64>, u64)>,
 }
 
 impl Dirs {
@@ -164,7 +166,7 @@ impl Dirs {
             let dir = ours.join(&name);
             std::fs::create_dir(&dir)?;
             let freezer = freezer.then(|| dir.clone());
-            return Ok(Dirs { memory: dir.clone(), pids: dir, freezer, hierarchy: hierarchy.clone() });
+            return Ok(Dirs { memory: dir.clone(), pids: dir, freezer, hierarchy: hierarchy.clone(), limits: None });
         }
         let memory = Path::new(MEMORY_ROOT).join(OURS).join(&name);
         let pids = Path::new(PIDS_ROOT).join(OURS).join(&name);
@@ -177,7 +179,7 @@ impl Dirs {
             Path::new(FREEZER_ROOT).join("cgroup.procs").exists() && std::fs::create_dir_all(ours).is_ok()
         });
         let freezer = freezer.map(|ours| ours.join(&name)).filter(|dir| std::fs::create_dir(dir).is_ok());
-        Ok(Dirs { memory, pids, freezer, hierarchy: Hierarchy::V1 })
+        Ok(Dirs { memory, pids, freezer, hierarchy: Hierarchy::V1, limits: None })
     }
 
     /// The folders to join (each once).
@@ -246,13 +248,18 @@ impl RunGroup {
         })
     }
 
-    fn configure(dirs: Dirs, memory: Option<u64>, tasks: u64) -> Result<RunGroup, (Dirs, io::Error)> {
+    fn configure(mut dirs: Dirs, memory: Option<u64>, tasks: u64) -> Result<RunGroup, (Dirs, io::Error)> {
         let procs = |dir: &&PathBuf| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
         let join: Result<Vec<CString>, _> = dirs.unique().iter().map(procs).collect();
         let join = match join {
             Ok(join) => join,
             Err(error) => return Err((dirs, error.into())),
         };
+        if dirs.limits == Some((memory, tasks)) {
+            let oom_kills_before = oom_kills(&dirs);
+            return Ok(RunGroup { dirs, oom_kills_before, join });
+        }
+        dirs.limits = None;
         if let Hierarchy::V2 { memory: has_memory, pids: has_pids, .. } = dirs.hierarchy {
             let limit = memory.map_or_else(|| "max".to_string(), |m| m.to_string());
             let written = (!has_memory || std::fs::write(dirs.memory.join("memory.max"), &limit).is_ok())
@@ -263,6 +270,7 @@ impl RunGroup {
             if !written {
                 return Err((dirs, io::Error::other("cannot set the cgroup's limits")));
             }
+            dirs.limits = Some((memory, tasks));
             let oom_kills_before = oom_kills(&dirs);
             return Ok(RunGroup { dirs, oom_kills_before, join });
         }
@@ -277,6 +285,7 @@ impl RunGroup {
         if let Err(error) = std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()) {
             return Err((dirs, error));
         }
+        dirs.limits = Some((memory, tasks));
         let oom_kills_before = oom_kills(&dirs);
         Ok(RunGroup { dirs, oom_kills_before, join })
     }
@@ -372,7 +381,8 @@ fn take_empty_from_pool(hierarchy: &Hierarchy) -> Option<Dirs> {
 impl Drop for RunGroup {
     fn drop(&mut self) {
         self.kill_all();
-        let emptied = Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None, hierarchy: Hierarchy::V1 };
+        let emptied =
+            Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None, hierarchy: Hierarchy::V1, limits: None };
         let dirs = std::mem::replace(&mut self.dirs, emptied);
         // Pooled even while its killed processes end: the next run takes only an emptied group.
         if dirs.freezer.is_none() {

@@ -444,7 +444,8 @@ impl Supervisor {
         let mut written = 0usize;
         let mut exited: Option<(i32, libc::rusage)> = None;
         let mut exit_seen_at: Option<Instant> = None;
-        let mut last_sample = Instant::now() - Duration::from_secs(1);
+        // The first look at the tree is after one interval: at the start there is nothing to measure yet.
+        let mut last_sample = Instant::now();
         let mut stdout_file = std::fs::File::from(stdout);
         let mut stderr_file = std::fs::File::from(stderr);
         let mut chunk = vec![0u8; 64 * 1024];
