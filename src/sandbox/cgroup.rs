@@ -239,21 +239,22 @@ impl RunGroup {
             match RunGroup::configure(dirs, memory, tasks) {
                 Ok(group) => return Ok(group),
                 // Memory still charged to it that cannot be reclaimed below the new limit: start afresh.
-                Err((dirs, _)) => dirs.remove(),
+                Err(failed) => failed.0.remove(),
             }
         }
-        RunGroup::configure(Dirs::make(hierarchy, freezer)?, memory, tasks).map_err(|(dirs, error)| {
+        RunGroup::configure(Dirs::make(hierarchy, freezer)?, memory, tasks).map_err(|failed| {
+            let (dirs, error) = *failed;
             dirs.remove();
             error
         })
     }
 
-    fn configure(mut dirs: Dirs, memory: Option<u64>, tasks: u64) -> Result<RunGroup, (Dirs, io::Error)> {
+    fn configure(mut dirs: Dirs, memory: Option<u64>, tasks: u64) -> Result<RunGroup, Box<(Dirs, io::Error)>> {
         let procs = |dir: &&PathBuf| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes());
         let join: Result<Vec<CString>, _> = dirs.unique().iter().map(procs).collect();
         let join = match join {
             Ok(join) => join,
-            Err(error) => return Err((dirs, error.into())),
+            Err(error) => return Err(Box::new((dirs, error.into()))),
         };
         if dirs.limits == Some((memory, tasks)) {
             let oom_kills_before = oom_kills(&dirs);
@@ -268,7 +269,7 @@ impl RunGroup {
                     || !dirs.memory.join("memory.swap.max").exists())
                 && (!has_pids || std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()).is_ok());
             if !written {
-                return Err((dirs, io::Error::other("cannot set the cgroup's limits")));
+                return Err(Box::new((dirs, io::Error::other("cannot set the cgroup's limits"))));
             }
             dirs.limits = Some((memory, tasks));
             let oom_kills_before = oom_kills(&dirs);
@@ -279,11 +280,11 @@ impl RunGroup {
         let memsw = dirs.memory.join("memory.memsw.limit_in_bytes");
         let _ = std::fs::write(&memsw, "-1");
         if let Err(error) = std::fs::write(dirs.memory.join("memory.limit_in_bytes"), &limit) {
-            return Err((dirs, error));
+            return Err(Box::new((dirs, error)));
         }
         let _ = std::fs::write(&memsw, &limit);
         if let Err(error) = std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()) {
-            return Err((dirs, error));
+            return Err(Box::new((dirs, error)));
         }
         dirs.limits = Some((memory, tasks));
         let oom_kills_before = oom_kills(&dirs);
@@ -381,8 +382,13 @@ fn take_empty_from_pool(hierarchy: &Hierarchy) -> Option<Dirs> {
 impl Drop for RunGroup {
     fn drop(&mut self) {
         self.kill_all();
-        let emptied =
-            Dirs { memory: PathBuf::new(), pids: PathBuf::new(), freezer: None, hierarchy: Hierarchy::V1, limits: None };
+        let emptied = Dirs {
+            memory: PathBuf::new(),
+            pids: PathBuf::new(),
+            freezer: None,
+            hierarchy: Hierarchy::V1,
+            limits: None,
+        };
         let dirs = std::mem::replace(&mut self.dirs, emptied);
         // Pooled even while its killed processes end: the next run takes only an emptied group.
         if dirs.freezer.is_none() {

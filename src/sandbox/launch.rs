@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use super::probe::Layers;
 use super::{
-    DEFAULT_TASKS, RunPlan, UNPRIVILEGED_ID, affinity, cgroup, confine, is_root, landlock, namespaces, reaper, seccomp,
+    DEFAULT_TASKS, RunPlan, UNPRIVILEGED_ID, affinity, cgroup, confine, is_root, landlock, namespaces, overlay, reaper,
+    seccomp,
 };
 
 /// A confined process just started, with everything that must live as long as it does.
@@ -24,7 +25,7 @@ pub(super) struct Launched {
     /// Through namespaces: where init reports how the program ended (see [`namespaces::read_usage`]).
     pub usage_reader: Option<OwnedFd>,
     /// With a layered working folder: where init sends what the program wrote (see
-    /// [`namespaces::receive_written`]).
+    /// [`overlay::receive_written`]).
     pub written: Option<OwnedFd>,
 }
 
@@ -87,7 +88,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         namespaces.affinity = restore;
         if let Some(scratch) = plan.confine.as_ref().and_then(|c| c.scratch) {
             let (receiver, sender) = socket_pair()?;
-            namespaces.overlay = Some(namespaces::Overlay::new(&plan.cwd, scratch, sender.as_raw_fd())?);
+            namespaces.overlay = Some(overlay::Overlay::new(&plan.cwd, scratch, sender.as_raw_fd())?);
             written = Some((receiver, sender));
         }
         // Only runs whose Landlock domain scopes abstract sockets (ABI 6) may share a network namespace.

@@ -21,6 +21,7 @@ mod confine;
 pub mod landlock;
 mod launch;
 pub mod namespaces;
+mod overlay;
 pub mod probe;
 mod reaper;
 pub mod repeat;
@@ -285,7 +286,7 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
     let oom_killed = launch::contain_leftovers(pid, &supervisor.seen, launched.cgroup());
     drop(launched.prepared.take());
     let relayed = supervisor.reported.or_else(|| supervisor.report.as_ref().and_then(namespaces::read_usage));
-    let written = launched.written.as_ref().and_then(namespaces::receive_written).map(std::sync::Arc::new);
+    let written = launched.written.as_ref().and_then(overlay::receive_written).map(std::sync::Arc::new);
     result.map(|mut outcome| {
         outcome.written = written;
         if let Some(usage) = relayed {

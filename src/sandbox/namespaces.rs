@@ -237,166 +237,6 @@ impl Exec {
     }
 }
 
-/// A run's working folder layered over a fresh tmpfs (see [`super::Confinement::scratch`]), prepared
-/// before the fork: init mounts a tmpfs on the folder (the folder on disk stays reachable through a
-/// descriptor opened first), and over it an overlay of the folder on disk (below) and the tmpfs (above).
-pub struct Overlay {
-    folder: CString,
-    tmpfs_options: CString,
-    upper: CString,
-    work: CString,
-    /// `upperdir=...,workdir=...`; the `lowerdir` (a descriptor of init's) is put in front at run time.
-    options_tail: Vec<u8>,
-    /// Where init sends the upper folder (a Unix socket; the grader keeps the other end).
-    pub sender: RawFd,
-}
-
-impl Overlay {
-    pub fn new(folder: &std::path::Path, scratch: super::Scratch, sender: RawFd) -> io::Result<Overlay> {
-        use std::os::unix::ffi::{OsStrExt, OsStringExt};
-        let c_string = |bytes: &[u8]| CString::new(bytes).map_err(|_| io::Error::other("a path holds a nul byte"));
-        // Mount options are separated by commas, overlay's folders by colons, and both escaped by `\`.
-        if folder.as_os_str().as_bytes().iter().any(|b| b",:\\".contains(b)) {
-            return Err(io::Error::other("the working folder's path holds a character mount options cannot carry"));
-        }
-        let path = |name: &str| folder.join(name).into_os_string().into_vec();
-        let options_tail = [b",upperdir=".as_slice(), &path("u"), b",workdir=", &path("w")].concat();
-        Ok(Overlay {
-            folder: c_string(folder.as_os_str().as_bytes())?,
-            tmpfs_options: c_string(
-                format!("size={},nr_inodes={},mode=0700", scratch.bytes, scratch.inodes).as_bytes(),
-            )?,
-            upper: c_string(&path("u"))?,
-            work: c_string(&path("w"))?,
-            options_tail,
-            sender,
-        })
-    }
-
-    /// In init, after /proc is mounted: mounts the layers and sends the upper folder to the grader.
-    /// Async-signal-safe (a stack buffer for the options).
-    unsafe fn mount(&self) -> io::Result<()> {
-        const PREFIX: &[u8] = b"lowerdir=/proc/self/fd/";
-        let mut options = [0u8; 8192];
-        // SAFETY: system calls on C strings made before the fork and on our stack buffer.
-        unsafe {
-            let below = check(libc::open(self.folder.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC))?;
-            check(libc::mount(
-                c"tmpfs".as_ptr(),
-                self.folder.as_ptr(),
-                c"tmpfs".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV,
-                self.tmpfs_options.as_ptr().cast(),
-            ))?;
-            check(libc::mkdir(self.upper.as_ptr(), 0o755))?;
-            check(libc::mkdir(self.work.as_ptr(), 0o700))?;
-            let upper = check(libc::open(self.upper.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC))?;
-            let mut length = 0;
-            for part in [PREFIX, digits(below as u32).as_bytes(), &self.options_tail] {
-                let end = length + part.len();
-                if end >= options.len() {
-                    return Err(io::Error::other("mount options too long"));
-                }
-                options[length..end].copy_from_slice(part);
-                length = end;
-            }
-            check(libc::mount(
-                c"overlay".as_ptr(),
-                self.folder.as_ptr(),
-                c"overlay".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV,
-                options.as_ptr().cast(),
-            ))?;
-            send_descriptor(self.sender, upper)?;
-            libc::close(upper);
-            libc::close(below);
-        }
-        Ok(())
-    }
-}
-
-/// The decimal digits of `n`, without allocating.
-struct Digits {
-    bytes: [u8; 10],
-    start: usize,
-}
-
-impl Digits {
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[self.start..]
-    }
-}
-
-fn digits(mut n: u32) -> Digits {
-    let mut bytes = [0u8; 10];
-    let mut start = bytes.len();
-    loop {
-        start -= 1;
-        bytes[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return Digits { bytes, start };
-        }
-    }
-}
-
-/// Sends `fd` over the Unix socket `socket` (SCM_RIGHTS). Async-signal-safe.
-unsafe fn send_descriptor(socket: RawFd, fd: RawFd) -> io::Result<()> {
-    // Room for one descriptor's control message, aligned as cmsghdr needs.
-    #[repr(C)]
-    struct Control {
-        header: libc::cmsghdr,
-        fd: RawFd,
-        _pad: [u8; 4],
-    }
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    // SAFETY: plain C structs, filled in below; sendmsg reads them.
-    unsafe {
-        let mut control: Control = std::mem::zeroed();
-        control.header.cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
-        control.header.cmsg_level = libc::SOL_SOCKET;
-        control.header.cmsg_type = libc::SCM_RIGHTS;
-        control.fd = fd;
-        let mut message: libc::msghdr = std::mem::zeroed();
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = (&raw mut control).cast();
-        message.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as _;
-        if libc::sendmsg(socket, &message, libc::MSG_NOSIGNAL) != 1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// After the run: the folder of what it wrote, if init sent it. `receiver` is the grader's end of the
-/// socket given to [`Overlay::new`].
-pub fn receive_written(receiver: &OwnedFd) -> Option<OwnedFd> {
-    #[repr(C)]
-    struct Control {
-        header: libc::cmsghdr,
-        fd: RawFd,
-        _pad: [u8; 4],
-    }
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    // SAFETY: plain C structs; recvmsg fills them; a descriptor received is ours to own.
-    unsafe {
-        let mut control: Control = std::mem::zeroed();
-        let mut message: libc::msghdr = std::mem::zeroed();
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = (&raw mut control).cast();
-        message.msg_controllen = std::mem::size_of::<Control>() as _;
-        let got = libc::recvmsg(receiver.as_raw_fd(), &mut message, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC);
-        if got != 1 || control.header.cmsg_type != libc::SCM_RIGHTS || control.header.cmsg_level != libc::SOL_SOCKET {
-            return None;
-        }
-        Some(std::os::fd::FromRawFd::from_raw_fd(control.fd))
-    }
-}
-
 /// Stack of init and of the program before its exec (each: a few frames of system calls).
 const STACK: usize = 32 << 10;
 
@@ -447,7 +287,7 @@ pub struct Entry {
     /// A [`shared_network`] to enter instead of making a network namespace.
     pub shared_network: Option<(RawFd, RawFd)>,
     /// The working folder layered over a tmpfs.
-    pub overlay: Option<Overlay>,
+    pub overlay: Option<super::overlay::Overlay>,
 }
 
 impl Entry {
@@ -607,13 +447,13 @@ impl Entry {
             }
             if let Some(overlay) = &self.overlay {
                 // The folder on disk is the current one; the layered one is mounted over its path.
-                check(libc::chdir(overlay.folder.as_ptr()))?;
+                check(libc::chdir(overlay.folder().as_ptr()))?;
             }
             if let Some(fd) = self.landlock {
                 // The ruleset allowed the host's /proc and working folder; this namespace has its own.
                 landlock::allow_read(fd, c"/proc")?;
                 if let Some(overlay) = &self.overlay {
-                    landlock::allow_all(fd, &overlay.folder)?;
+                    landlock::allow_all(fd, overlay.folder())?;
                 }
                 landlock::restrict_self(fd)?;
                 libc::close(fd);
@@ -675,7 +515,7 @@ unsafe fn wait_and_end(init: libc::pid_t) -> ! {
     }
 }
 
-fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+pub(super) fn check(result: libc::c_int) -> io::Result<libc::c_int> {
     if result < 0 { Err(io::Error::last_os_error()) } else { Ok(result) }
 }
 

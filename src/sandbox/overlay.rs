@@ -1,0 +1,176 @@
+//! A case run's working folder layered over a fresh tmpfs (through namespaces): the folder on disk
+//! below, unchanged, and everything the program writes above, capped in size and files. Init mounts
+//! both layers before the program starts and sends the upper folder to the grader over a Unix socket,
+//! which reads the run's output files from it.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// A run's working folder layered over a fresh tmpfs (see [`super::Confinement::scratch`]), prepared
+/// before the fork: init mounts a tmpfs on the folder (the folder on disk stays reachable through a
+/// descriptor opened first), and over it an overlay of the folder on disk (below) and the tmpfs (above).
+pub struct Overlay {
+    folder: CString,
+    tmpfs_options: CString,
+    upper: CString,
+    work: CString,
+    /// `upperdir=...,workdir=...`; the `lowerdir` (a descriptor of init's) is put in front at run time.
+    options_tail: Vec<u8>,
+    /// Where init sends the upper folder (a Unix socket; the grader keeps the other end).
+    pub sender: RawFd,
+}
+
+impl Overlay {
+    pub fn new(folder: &std::path::Path, scratch: super::Scratch, sender: RawFd) -> io::Result<Overlay> {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let c_string = |bytes: &[u8]| CString::new(bytes).map_err(|_| io::Error::other("a path holds a nul byte"));
+        // Mount options are separated by commas, overlay's folders by colons, and both escaped by `\`.
+        if folder.as_os_str().as_bytes().iter().any(|b| b",:\\".contains(b)) {
+            return Err(io::Error::other("the working folder's path holds a character mount options cannot carry"));
+        }
+        let path = |name: &str| folder.join(name).into_os_string().into_vec();
+        let options_tail = [b",upperdir=".as_slice(), &path("u"), b",workdir=", &path("w")].concat();
+        Ok(Overlay {
+            folder: c_string(folder.as_os_str().as_bytes())?,
+            tmpfs_options: c_string(
+                format!("size={},nr_inodes={},mode=0700", scratch.bytes, scratch.inodes).as_bytes(),
+            )?,
+            upper: c_string(&path("u"))?,
+            work: c_string(&path("w"))?,
+            options_tail,
+            sender,
+        })
+    }
+
+    /// The working folder's path.
+    pub fn folder(&self) -> &std::ffi::CStr {
+        &self.folder
+    }
+
+    /// In init, after /proc is mounted: mounts the layers and sends the upper folder to the grader.
+    /// Async-signal-safe (a stack buffer for the options).
+    pub(super) unsafe fn mount(&self) -> io::Result<()> {
+        const PREFIX: &[u8] = b"lowerdir=/proc/self/fd/";
+        let mut options = [0u8; 8192];
+        // SAFETY: system calls on C strings made before the fork and on our stack buffer.
+        unsafe {
+            let below = super::namespaces::check(libc::open(
+                self.folder.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            ))?;
+            super::namespaces::check(libc::mount(
+                c"tmpfs".as_ptr(),
+                self.folder.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                self.tmpfs_options.as_ptr().cast(),
+            ))?;
+            super::namespaces::check(libc::mkdir(self.upper.as_ptr(), 0o755))?;
+            super::namespaces::check(libc::mkdir(self.work.as_ptr(), 0o700))?;
+            let upper = super::namespaces::check(libc::open(
+                self.upper.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            ))?;
+            let mut length = 0;
+            for part in [PREFIX, digits(below as u32).as_bytes(), &self.options_tail] {
+                let end = length + part.len();
+                if end >= options.len() {
+                    return Err(io::Error::other("mount options too long"));
+                }
+                options[length..end].copy_from_slice(part);
+                length = end;
+            }
+            super::namespaces::check(libc::mount(
+                c"overlay".as_ptr(),
+                self.folder.as_ptr(),
+                c"overlay".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                options.as_ptr().cast(),
+            ))?;
+            send_descriptor(self.sender, upper)?;
+            libc::close(upper);
+            libc::close(below);
+        }
+        Ok(())
+    }
+}
+
+/// The decimal digits of `n`, without allocating.
+struct Digits {
+    bytes: [u8; 10],
+    start: usize,
+}
+
+impl Digits {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+}
+
+fn digits(mut n: u32) -> Digits {
+    let mut bytes = [0u8; 10];
+    let mut start = bytes.len();
+    loop {
+        start -= 1;
+        bytes[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return Digits { bytes, start };
+        }
+    }
+}
+
+/// Room for one descriptor's control message (SCM_RIGHTS), aligned as `cmsghdr` needs.
+#[repr(C)]
+struct Control {
+    header: libc::cmsghdr,
+    fd: RawFd,
+    _pad: [u8; 4],
+}
+
+/// A message of one byte (`byte`) with `control` as its control message.
+fn message(iov: &mut libc::iovec, control: &mut Control) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is a valid value of this plain C struct.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = iov;
+    message.msg_iovlen = 1;
+    message.msg_control = std::ptr::from_mut(control).cast();
+    message.msg_controllen = std::mem::size_of::<Control>() as _;
+    message
+}
+
+/// Sends `fd` over the Unix socket `socket` (SCM_RIGHTS). Async-signal-safe.
+unsafe fn send_descriptor(socket: RawFd, fd: RawFd) -> io::Result<()> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    // SAFETY: an all-zero cmsghdr is valid; the header is then filled in for one descriptor.
+    let mut control = Control { header: unsafe { std::mem::zeroed() }, fd, _pad: [0; 4] };
+    // SAFETY: CMSG_LEN only computes a length.
+    control.header.cmsg_len = unsafe { libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) } as _;
+    control.header.cmsg_level = libc::SOL_SOCKET;
+    control.header.cmsg_type = libc::SCM_RIGHTS;
+    let message = message(&mut iov, &mut control);
+    // SAFETY: the message points at our iovec and control message, alive for the call.
+    if unsafe { libc::sendmsg(socket, &message, libc::MSG_NOSIGNAL) } != 1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// After the run: the folder of what it wrote, if init sent it. `receiver` is the grader's end of the
+/// socket given to [`Overlay::new`].
+pub fn receive_written(receiver: &OwnedFd) -> Option<OwnedFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    // SAFETY: an all-zero cmsghdr is valid; recvmsg fills it in.
+    let mut control = Control { header: unsafe { std::mem::zeroed() }, fd: -1, _pad: [0; 4] };
+    let mut message = message(&mut iov, &mut control);
+    // SAFETY: the message points at our iovec and control message, alive for the call.
+    let got = unsafe { libc::recvmsg(receiver.as_raw_fd(), &mut message, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+    if got != 1 || control.header.cmsg_type != libc::SCM_RIGHTS || control.header.cmsg_level != libc::SOL_SOCKET {
+        return None;
+    }
+    // SAFETY: a descriptor the kernel just gave us, owned by nobody else.
+    Some(unsafe { OwnedFd::from_raw_fd(control.fd) })
+}
