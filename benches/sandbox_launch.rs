@@ -12,13 +12,15 @@ use std::time::{Duration, Instant};
 
 use takehome::sandbox::{self, Confinement, Input, RunLimits, RunPlan, Scratch};
 
-const TIERS: [(&str, &str, &str); 6] = [
-    // (name, layers turned off, what the run is: trusted, confined, or a case run with a tmpfs)
+const TIERS: [(&str, &str, &str); 7] = [
+    // (name, layers turned off, what the run is: trusted, confined, or a case run with a tmpfs, whose
+    // folder holds only an empty `.tmp` (inputs on stdin) or also an input file)
     ("sandbox: rlimits, session, reaper (trusted)", "landlock,seccomp,userns,cgroup", "trusted"),
     ("sandbox: + landlock + seccomp", "userns,cgroup", "confined"),
     ("sandbox: + cgroup v1 (root)", "userns", "confined"),
     ("sandbox: + namespaces (full)", "", "confined"),
     ("sandbox: + tmpfs working folder (case runs)", "", "scratch"),
+    ("sandbox: + tmpfs over input files (case runs)", "", "layered"),
     ("sandbox: namespaces, no cgroup", "cgroup", "confined"),
 ];
 
@@ -30,7 +32,9 @@ fn main() {
     let runs = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(300);
     if let Some(index) = args.iter().position(|a| a == "--tier") {
         let kind = args.get(index + 1).cloned().unwrap_or_default();
-        let times = measure(runs, || launch_sandboxed(&kind));
+        let case_folder = (kind == "scratch" || kind == "layered").then(|| case_folder(kind == "layered"));
+        let workdir = case_folder.as_ref().map_or_else(std::env::temp_dir, |f| f.path().to_path_buf());
+        let times = measure(runs, || launch_sandboxed(&kind, &workdir));
         let nanos: Vec<String> = times.iter().map(|t| t.as_nanos().to_string()).collect();
         println!("{}", nanos.join(","));
         println!("{}", sandbox::describe_layers());
@@ -122,8 +126,8 @@ fn launch_bwrap() {
     assert!(status.success());
 }
 
-fn launch_sandboxed(kind: &str) {
-    let workdir = std::env::temp_dir();
+fn launch_sandboxed(kind: &str, workdir: &std::path::Path) {
+    let workdir = workdir.to_path_buf();
     let plan = RunPlan {
         program: "/bin/true".into(),
         args: Vec::new(),
@@ -133,10 +137,22 @@ fn launch_sandboxed(kind: &str) {
         limits: RunLimits { memory: Some(256 << 20), cpu_time: Some(Duration::from_secs(2)), ..RunLimits::default() },
         drop_privileges: true,
         confine: (kind != "trusted").then(|| Confinement {
-            scratch: (kind == "scratch").then_some(Scratch { bytes: 64 << 20, inodes: 4096 }),
+            scratch: (kind == "scratch" || kind == "layered").then_some(Scratch { bytes: 64 << 20, inodes: 4096 }),
             ..Confinement::run(PathBuf::from("/nonexistent"))
         }),
     };
     let outcome = sandbox::run(&plan).expect("the sandbox runs /bin/true");
     assert!(outcome.success(), "{outcome:?}");
+}
+
+/// A case run's folder, handed to the run's user: an empty `.tmp`, and an input file when `with_input`.
+fn case_folder(with_input: bool) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    std::fs::create_dir(folder.path().join(".tmp")).expect("its .tmp");
+    if with_input {
+        std::fs::write(folder.path().join("input.txt"), "1 2\n").expect("an input file");
+    }
+    sandbox::hand_over(&folder.path().join(".tmp")).expect("handed over");
+    sandbox::hand_over_folder(folder.path()).expect("handed over");
+    folder
 }

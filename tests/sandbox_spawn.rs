@@ -250,3 +250,33 @@ fn a_layered_working_folder_leaves_the_folder_on_disk_as_it_was_and_caps_what_is
     let deleted = std::fs::symlink_metadata(written.join("gone.txt")).unwrap();
     assert!(deleted.file_type().is_char_device() && deleted.rdev() == 0, "a whiteout marks the deletion");
 }
+
+#[test]
+fn a_working_folder_of_empty_folders_becomes_a_tmpfs_with_the_same_folders() {
+    if !with_namespaces() {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let dir = workdir();
+    let tmp = dir.path().join(".tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    sandbox::hand_over(&tmp).unwrap();
+    let script = "echo out > out.txt && echo scratch > .tmp/x && grep -c tmpfs /proc/self/mounts >/dev/null && \
+                  stat -f -c %T . && ls -A";
+    let mut run = plan("sh", &["-c", script], dir.path());
+    run.confine.as_mut().unwrap().scratch = Some(sandbox::Scratch { bytes: 1 << 20, inodes: 64 });
+    let outcome = sandbox::run(&run).expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&outcome.stdout),
+        "tmpfs\n.tmp\nout.txt\n",
+        "{}",
+        String::from_utf8_lossy(&outcome.stderr)
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from(".tmp")], "the folder on disk is as it was");
+    assert!(std::fs::read_dir(&tmp).unwrap().next().is_none());
+    let folder = outcome.written.expect("what the program wrote comes back");
+    let written = std::path::PathBuf::from(format!("/proc/self/fd/{}", folder.as_raw_fd()));
+    assert_eq!(std::fs::read_to_string(written.join("out.txt")).unwrap(), "out\n");
+    assert_eq!(std::fs::read_to_string(written.join(".tmp/x")).unwrap(), "scratch\n");
+}
