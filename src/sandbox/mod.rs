@@ -8,9 +8,10 @@
 //! wait4's rusage.
 //!
 //! A confined run (untrusted code: [`Confinement`]) adds, where the machine has them (see [`probe`]):
-//! Landlock, seccomp, a cgroup per run (root), and user/PID/network/IPC/UTS/mount namespaces with an init
-//! of their own ([`namespaces`]). Everything the children need is prepared before the fork, so the code
-//! between fork and exec only makes system calls.
+//! Landlock, seccomp, a cgroup per run (root; v1 or v2), and user/PID/network/IPC/UTS/mount namespaces
+//! with an init of their own ([`namespaces`]), where a case run's working folder is a capped tmpfs over
+//! the folder on disk (`overlay`). Everything the children need is prepared before the fork, so the
+//! code between fork and exec only makes system calls.
 //!
 //! The only module with `unsafe`: each block says why it is sound.
 #![allow(unsafe_code)]

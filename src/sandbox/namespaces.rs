@@ -1,9 +1,9 @@
 //! User, PID, network, IPC, UTS and mount namespaces, entered between fork and exec: the child of the
-//! grader makes the namespaces and forks a small init (PID 1 of the run), which forks the program; the
-//! program confines itself (Landlock, seccomp, RLIMIT_NPROC counted inside the new user namespace) and
-//! returns to `Command`'s exec. When init ends, the kernel kills everything left in the namespace; init
-//! hands the program's wait status and usage to the first child, which ends the same way and relays the
-//! usage to the grader.
+//! grader (the first child) enters the shared network namespace, makes the others and starts a small
+//! init (PID 1 of the run), which starts the program; both are clones sharing the first child's memory.
+//! The program confines itself (Landlock, seccomp, RLIMIT_NPROC counted inside the new user namespace)
+//! and execs. When the program ends, init reports its wait status and usage to the grader and ends,
+//! which ends everything left in the namespace; the first child then ends the way init did.
 //!
 //! Every step is a system call on data prepared before the fork: nothing allocates or takes a lock in
 //! the children of the (multithreaded) grader. That spares the exec of a trampoline binary, the largest
