@@ -445,10 +445,6 @@ impl Entry {
             if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            if let Some(overlay) = &self.overlay {
-                // The folder on disk is the current one; the layered one is mounted over its path.
-                check(libc::chdir(overlay.folder().as_ptr()))?;
-            }
             if let Some(fd) = self.landlock {
                 // The ruleset allowed the host's /proc and working folder; this namespace has its own.
                 landlock::allow_read(fd, c"/proc")?;

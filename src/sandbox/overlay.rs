@@ -80,7 +80,7 @@ impl Overlay {
                 ))?;
                 send_descriptor(self.sender, root)?;
                 libc::close(root);
-                return Ok(());
+                return self.enter();
             }
             let below = super::namespaces::check(libc::open(
                 self.folder.as_ptr(),
@@ -118,7 +118,15 @@ impl Overlay {
             send_descriptor(self.sender, upper)?;
             libc::close(upper);
             libc::close(below);
+            self.enter()
         }
+    }
+
+    /// Makes the mounted folder init's working folder, and so the program's (a clone of init): the
+    /// current one was the folder on disk, now under the mounts.
+    unsafe fn enter(&self) -> io::Result<()> {
+        // SAFETY: chdir on a C string made before the fork.
+        super::namespaces::check(unsafe { libc::chdir(self.folder.as_ptr()) })?;
         Ok(())
     }
 }
