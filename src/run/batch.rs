@@ -2,7 +2,7 @@
 //! through the sandbox and judge what it printed, wrote and returned.
 
 use std::ffi::OsString;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -345,7 +345,7 @@ fn judge_output(
     }
     for (name, expected_path) in &prepared.expected_files {
         let expected = std::fs::read(expected_path)?;
-        match read_output_file(&written_path(&prepared.workdir, outcome, name)) {
+        match read_output(prepared.workdir.path(), outcome, name) {
             Ok(actual) => compared.push((format!("output file `{name}`"), expected, std::borrow::Cow::Owned(actual))),
             Err(problem) => return Ok(Judged::wrong(format!("output file `{name}` {problem}"), Feedback::default())),
         }
@@ -369,36 +369,48 @@ fn judge_output(
 /// Files a run may create in its working folder (the tmpfs's inodes).
 const SCRATCH_FILES: u64 = 65_536;
 
-/// Where the program's file `name` is: in what it wrote (its working folder was layered over a tmpfs), or
-/// in the folder itself.
-fn written_path(workdir: &tempfile::TempDir, outcome: &sandbox::Outcome, name: &str) -> PathBuf {
-    let on_disk = workdir.path().join(name);
-    let Some(written) = &outcome.written else { return on_disk };
-    let layered = PathBuf::from(format!("/proc/self/fd/{}", written.as_raw_fd())).join(name);
-    if std::fs::symlink_metadata(&layered).is_ok() { layered } else { on_disk }
+/// Reads the file `name` the program wrote: from what it wrote (its working folder was layered over a
+/// tmpfs), or else from the folder itself. Refuses links (at any step of the name) and anything but a
+/// regular file: a planted link could otherwise make the grader read a hidden answer.
+fn read_output(workdir: &Path, outcome: &sandbox::Outcome, name: &str) -> Result<Vec<u8>, String> {
+    let on_disk = || std::fs::File::open(workdir).map(std::os::fd::OwnedFd::from);
+    if let Some(written) = &outcome.written {
+        match read_output_file(written.as_fd(), name) {
+            Err(problem) if problem == NOT_WRITTEN_HERE => {}
+            other => return other,
+        }
+    }
+    let folder = on_disk().map_err(|error| format!("cannot be read: {error}"))?;
+    read_output_file(folder.as_fd(), name)
+        .map_err(|problem| if problem == NOT_WRITTEN_HERE { "was not written".to_string() } else { problem })
 }
 
-/// Reads a file the program wrote, refusing symbolic links and anything but a regular file (a planted
-/// link could otherwise make the grader read a hidden answer).
-fn read_output_file(path: &Path) -> Result<Vec<u8>, String> {
+/// `read_output_file`'s word for a name that is not in the folder at all.
+const NOT_WRITTEN_HERE: &str = "is not in this folder";
+
+fn read_output_file(folder: std::os::fd::BorrowedFd<'_>, name: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let located = sandbox::open_beneath(folder, Path::new(name)).map_err(|error| match error.raw_os_error() {
+        Some(libc::ELOOP) => "lies beyond a symbolic link".to_string(),
+        Some(libc::ENOENT) => NOT_WRITTEN_HERE.to_string(),
+        Some(libc::EXDEV) => "lies outside the working folder".to_string(),
+        _ => format!("cannot be read: {error}"),
+    })?;
+    let meta =
+        std::fs::File::from(located.try_clone().map_err(|e| e.to_string())?).metadata().map_err(|e| e.to_string())?;
     // How an overlay marks a file that the program deleted.
-    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_char_device() && meta.rdev() == 0) {
+    if meta.file_type().is_char_device() && meta.rdev() == 0 {
         return Err("was not written".into());
     }
-    let mut file =
-        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).map_err(
-            |error| match error.raw_os_error() {
-                Some(libc::ELOOP) => "is a symbolic link, not a file".to_string(),
-                Some(libc::ENOENT) => "was not written".to_string(),
-                _ => format!("cannot be read: {error}"),
-            },
-        )?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if meta.file_type().is_symlink() {
+        return Err("is a symbolic link, not a file".into());
+    }
     if !meta.is_file() {
         return Err("is not a regular file".into());
     }
+    let mut file = std::fs::File::open(format!("/proc/self/fd/{}", located.as_raw_fd()))
+        .map_err(|error| format!("cannot be read: {error}"))?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
@@ -620,11 +632,21 @@ mod tests {
     #[test]
     fn output_files_that_are_links_are_refused() {
         let dir = tempfile::tempdir().unwrap();
+        let folder = std::fs::File::open(dir.path()).unwrap();
         std::fs::write(dir.path().join("secret"), "hidden answer").unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret"), dir.path().join("out.txt")).unwrap();
-        assert_eq!(read_output_file(&dir.path().join("out.txt")).unwrap_err(), "is a symbolic link, not a file");
-        assert_eq!(read_output_file(&dir.path().join("missing")).unwrap_err(), "was not written");
+        let read = |name: &str| read_output_file(folder.as_fd(), name);
+        assert_eq!(read("out.txt").unwrap_err(), "is a symbolic link, not a file");
+        assert_eq!(read("missing").unwrap_err(), NOT_WRITTEN_HERE);
         std::fs::create_dir(dir.path().join("d")).unwrap();
-        assert_eq!(read_output_file(&dir.path().join("d")).unwrap_err(), "is not a regular file");
+        assert_eq!(read("d").unwrap_err(), "is not a regular file");
+        // A folder on the way that is a link to where the answers are.
+        std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("via")).unwrap();
+        std::fs::write(dir.path().join("d/answer"), "hidden answer").unwrap();
+        assert_eq!(read("via/answer").unwrap_err(), "lies beyond a symbolic link");
+        assert_eq!(read("../x").unwrap_err(), "lies outside the working folder");
+        assert_eq!(read("d/answer").unwrap(), b"hidden answer");
+        assert!(std::process::Command::new("mkfifo").arg(dir.path().join("fifo")).status().unwrap().success());
+        assert_eq!(read("fifo").unwrap_err(), "is not a regular file", "a FIFO is looked at, not opened");
     }
 }

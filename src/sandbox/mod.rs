@@ -248,6 +248,35 @@ pub fn wait_readable(fds: &[std::os::fd::BorrowedFd<'_>], timeout: Duration) -> 
     Ok(polled.iter().map(|fd| fd.revents != 0).collect())
 }
 
+/// Opens `name` (a relative path) beneath the folder open as `folder`, without following a link at any
+/// step nor leaving the folder, as a descriptor that only names the file (`O_PATH`: a device or a FIFO
+/// the program left there is not opened). A program's outputs are opened so: a link it planted, even as
+/// a folder on the way, could otherwise make the grader read a hidden answer. `ELOOP` names a link.
+pub fn open_beneath(folder: std::os::fd::BorrowedFd<'_>, name: &std::path::Path) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(name.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a nul byte in a file name"))?;
+    // SAFETY: an all-zero open_how is valid; the fields are set below.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2 reads the path and `how` (of the size given) and returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            folder.as_raw_fd(),
+            path.as_ptr(),
+            &raw const how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// Makes just the folder `path` (not its contents) owned by the unprivileged user, so a run can
 /// create files in it while the inputs inside keep their owner and modes. Does nothing unless root.
 pub fn hand_over_folder(path: &std::path::Path) -> io::Result<()> {
