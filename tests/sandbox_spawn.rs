@@ -190,29 +190,34 @@ fn through_namespaces_the_program_execs_as_command_would() {
 }
 
 #[test]
-fn runs_share_an_empty_network_namespace_but_cannot_reach_each_other_through_it() {
-    if !with_namespaces() || probe::layers().landlock_abi < 6 || !std::path::Path::new("/usr/bin/python3").exists() {
+fn runs_reuse_empty_network_namespaces_but_never_share_one_at_a_time() {
+    if !with_namespaces() || !std::path::Path::new("/usr/bin/python3").exists() {
         return;
     }
     let dir = workdir();
-    let namespace = |outcome: &sandbox::Outcome| String::from_utf8_lossy(&outcome.stdout).trim().to_string();
+    let text = |outcome: &sandbox::Outcome| String::from_utf8_lossy(&outcome.stdout).trim().to_string();
     let read_link = plan("readlink", &["/proc/self/ns/net"], dir.path());
-    let first = namespace(&sandbox::run(&read_link).unwrap());
-    let second = namespace(&sandbox::run(&read_link).unwrap());
+    let first = text(&sandbox::run(&read_link).unwrap());
     let grader = std::fs::read_link("/proc/self/ns/net").unwrap().to_string_lossy().into_owned();
     assert!(first.starts_with("net:["), "{first}");
-    assert_eq!(first, second, "runs share one network namespace");
     assert_ne!(first, grader, "the grader's network is not theirs");
 
-    let listen = "import socket\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0takehome-test-abstract')\ns.listen()\nprint('listening', flush=True)\ns.accept()\nprint('accepted', flush=True)";
+    // A run that holds an abstract socket name while another runs: the other is in another namespace,
+    // where the name is free and nobody listens.
+    let listen = "import os, socket\nprint(os.readlink('/proc/self/ns/net'), flush=True)\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0takehome-test-abstract')\ns.listen()\nprint('listening', flush=True)\ns.accept()";
     let mut listener = sandbox::spawn(&plan("/usr/bin/python3", &["-c", listen], dir.path())).unwrap();
     let mut stdout = BufReader::new(listener.take_stdout().unwrap());
-    let mut line = String::new();
+    let (mut namespace, mut line) = (String::new(), String::new());
+    stdout.read_line(&mut namespace).unwrap();
     stdout.read_line(&mut line).unwrap();
     assert_eq!(line, "listening\n");
-    let connect = "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n s.connect('\\0takehome-test-abstract')\n print('connected')\nexcept OSError as e:\n print(e.errno)";
-    let outcome = sandbox::run(&plan("/usr/bin/python3", &["-c", connect], dir.path())).unwrap();
-    assert_eq!(namespace(&outcome), libc::EPERM.to_string(), "{}", String::from_utf8_lossy(&outcome.stderr));
+    let other = "import os, socket\nprint(os.readlink('/proc/self/ns/net'))\ns = socket.socket(socket.AF_UNIX)\ntry:\n s.connect('\\0takehome-test-abstract')\n print('connected')\nexcept OSError as e:\n print(e.errno)\nt = socket.socket(socket.AF_UNIX)\nt.bind('\\0takehome-test-abstract')\nprint('bound')";
+    let outcome = sandbox::run(&plan("/usr/bin/python3", &["-c", other], dir.path())).unwrap();
+    let expected = format!("{}\n{}\nbound", "", libc::ECONNREFUSED);
+    let got = text(&outcome);
+    let (their_namespace, rest) = got.split_once('\n').unwrap_or_default();
+    assert_ne!(their_namespace, namespace.trim(), "two runs at once never share a network namespace");
+    assert_eq!(format!("\n{rest}"), expected, "{}", String::from_utf8_lossy(&outcome.stderr));
     listener.kill();
 }
 
@@ -279,4 +284,19 @@ fn a_working_folder_of_empty_folders_becomes_a_tmpfs_with_the_same_folders() {
     let written = std::path::PathBuf::from(format!("/proc/self/fd/{}", folder.as_raw_fd()));
     assert_eq!(std::fs::read_to_string(written.join("out.txt")).unwrap(), "out\n");
     assert_eq!(std::fs::read_to_string(written.join(".tmp/x")).unwrap(), "scratch\n");
+}
+
+#[test]
+fn through_namespaces_the_cpu_time_of_an_orphan_counts_as_the_run_s() {
+    if !with_namespaces() {
+        return;
+    }
+    let dir = workdir();
+    // The spinning shell is orphaned at once (its parent subshell ends) and reaped by init; the program
+    // only waits, through `cat`, for the orphan to close the pipe.
+    let spin = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo spun";
+    let script = format!("( sh -c '{spin}' & ) | cat");
+    let outcome = sandbox::run(&plan("sh", &["-c", &script], dir.path())).expect("runs");
+    assert_eq!(outcome.stdout, b"spun\n", "{}", String::from_utf8_lossy(&outcome.stderr));
+    assert!(outcome.cpu_time >= Duration::from_millis(20), "the orphan's CPU time: {:?}", outcome.cpu_time);
 }

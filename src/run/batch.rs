@@ -181,9 +181,11 @@ pub fn run_case(challenge: &LoadedChallenge, built: &Built, plan: &CasePlan, mod
         },
         drop_privileges: true,
         confine: Some(sandbox::Confinement {
-            // Larger than the file size limit, so that one growing file ends by that limit (OLE).
+            // Files there are memory: at most the memory limit (which a memory cgroup also charges them
+            // to, and nothing else counts where there is none); else beyond the file size limit, so that
+            // one growing file ends by that limit (OLE).
             scratch: Some(sandbox::Scratch {
-                bytes: plan.limits.output.0.max(1 << 30) + (64 << 20),
+                bytes: (plan.limits.output.0.max(1 << 30) + (64 << 20)).min(plan.limits.memory.0),
                 inodes: SCRATCH_FILES,
             }),
             ..sandbox::Confinement::run(built.dir.clone())
@@ -345,10 +347,20 @@ fn judge_output(
     }
     for (name, expected_path) in &prepared.expected_files {
         let expected = std::fs::read(expected_path)?;
-        match read_output(prepared.workdir.path(), outcome, name) {
-            Ok(actual) => compared.push((format!("output file `{name}`"), expected, std::borrow::Cow::Owned(actual))),
-            Err(problem) => return Ok(Judged::wrong(format!("output file `{name}` {problem}"), Feedback::default())),
-        }
+        let limit = plan.limits.output.0;
+        let problem = match read_output(prepared.workdir.path(), outcome, name, limit) {
+            Ok(actual) => {
+                compared.push((format!("output file `{name}`"), expected, std::borrow::Cow::Owned(actual)));
+                continue;
+            }
+            Err(Unreadable::TooLarge(size)) => {
+                let reason = format!("output file `{name}` holds {size} bytes, over the output limit of {limit}");
+                return Ok(Judged::new(Verdict::OutputLimit, reason));
+            }
+            Err(Unreadable::Missing) => "was not written".to_string(),
+            Err(Unreadable::Refused(problem)) => problem,
+        };
+        return Ok(Judged::wrong(format!("output file `{name}` {problem}"), Feedback::default()));
     }
     for (what, expected, actual) in compared {
         let judgement = compare(mode, &options, &expected, &actual);
@@ -369,50 +381,65 @@ fn judge_output(
 /// Files a run may create in its working folder (the tmpfs's inodes).
 const SCRATCH_FILES: u64 = 65_536;
 
+/// Why an output file cannot be judged.
+#[derive(Debug, PartialEq, Eq)]
+enum Unreadable {
+    /// Not in the folder looked in.
+    Missing,
+    /// Larger than the output limit: its size.
+    TooLarge(u64),
+    /// Anything else, said as the end of "output file `name` ...".
+    Refused(String),
+}
+
 /// Reads the file `name` the program wrote: from what it wrote (its working folder was layered over a
-/// tmpfs), or else from the folder itself. Refuses links (at any step of the name) and anything but a
-/// regular file: a planted link could otherwise make the grader read a hidden answer.
-fn read_output(workdir: &Path, outcome: &sandbox::Outcome, name: &str) -> Result<Vec<u8>, String> {
-    let on_disk = || std::fs::File::open(workdir).map(std::os::fd::OwnedFd::from);
+/// tmpfs), or else from the folder itself. Refuses links (at any step of the name), anything but a
+/// regular file (a planted link could otherwise make the grader read a hidden answer) and a file larger
+/// than `limit` (a sparse file costs the program nothing and the grader its size in memory).
+fn read_output(workdir: &Path, outcome: &sandbox::Outcome, name: &str, limit: u64) -> Result<Vec<u8>, Unreadable> {
     if let Some(written) = &outcome.written {
-        match read_output_file(written.as_fd(), name) {
-            Err(problem) if problem == NOT_WRITTEN_HERE => {}
+        match read_output_file(written.as_fd(), name, limit) {
+            Err(Unreadable::Missing) => {}
             other => return other,
         }
     }
-    let folder = on_disk().map_err(|error| format!("cannot be read: {error}"))?;
-    read_output_file(folder.as_fd(), name)
-        .map_err(|problem| if problem == NOT_WRITTEN_HERE { "was not written".to_string() } else { problem })
+    let folder =
+        std::fs::File::open(workdir).map_err(|error| Unreadable::Refused(format!("cannot be read: {error}")))?;
+    read_output_file(folder.as_fd(), name, limit)
 }
 
-/// `read_output_file`'s word for a name that is not in the folder at all.
-const NOT_WRITTEN_HERE: &str = "is not in this folder";
-
-fn read_output_file(folder: std::os::fd::BorrowedFd<'_>, name: &str) -> Result<Vec<u8>, String> {
+fn read_output_file(folder: std::os::fd::BorrowedFd<'_>, name: &str, limit: u64) -> Result<Vec<u8>, Unreadable> {
     use std::io::Read;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let refused = |why: &str| Unreadable::Refused(why.to_string());
     let located = sandbox::open_beneath(folder, Path::new(name)).map_err(|error| match error.raw_os_error() {
-        Some(libc::ELOOP) => "lies beyond a symbolic link".to_string(),
-        Some(libc::ENOENT) => NOT_WRITTEN_HERE.to_string(),
-        Some(libc::EXDEV) => "lies outside the working folder".to_string(),
-        _ => format!("cannot be read: {error}"),
+        Some(libc::ELOOP) => refused("lies beyond a symbolic link"),
+        Some(libc::ENOENT) => Unreadable::Missing,
+        Some(libc::EXDEV) => refused("lies outside the working folder"),
+        _ => Unreadable::Refused(format!("cannot be read: {error}")),
     })?;
-    let meta =
-        std::fs::File::from(located.try_clone().map_err(|e| e.to_string())?).metadata().map_err(|e| e.to_string())?;
+    let cannot = |error: std::io::Error| Unreadable::Refused(format!("cannot be read: {error}"));
+    let meta = std::fs::File::from(located.try_clone().map_err(cannot)?).metadata().map_err(cannot)?;
     // How an overlay marks a file that the program deleted.
     if meta.file_type().is_char_device() && meta.rdev() == 0 {
-        return Err("was not written".into());
+        return Err(Unreadable::Missing);
     }
     if meta.file_type().is_symlink() {
-        return Err("is a symbolic link, not a file".into());
+        return Err(refused("is a symbolic link, not a file"));
     }
     if !meta.is_file() {
-        return Err("is not a regular file".into());
+        return Err(refused("is not a regular file"));
     }
-    let mut file = std::fs::File::open(format!("/proc/self/fd/{}", located.as_raw_fd()))
-        .map_err(|error| format!("cannot be read: {error}"))?;
+    if meta.len() > limit {
+        return Err(Unreadable::TooLarge(meta.len()));
+    }
+    let file = std::fs::File::open(format!("/proc/self/fd/{}", located.as_raw_fd())).map_err(cannot)?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    // The file may still grow (a process of the run left behind): never read past the limit.
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(Unreadable::TooLarge(bytes.len() as u64));
+    }
     Ok(bytes)
 }
 
@@ -635,18 +662,31 @@ mod tests {
         let folder = std::fs::File::open(dir.path()).unwrap();
         std::fs::write(dir.path().join("secret"), "hidden answer").unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret"), dir.path().join("out.txt")).unwrap();
-        let read = |name: &str| read_output_file(folder.as_fd(), name);
-        assert_eq!(read("out.txt").unwrap_err(), "is a symbolic link, not a file");
-        assert_eq!(read("missing").unwrap_err(), NOT_WRITTEN_HERE);
+        let read = |name: &str| read_output_file(folder.as_fd(), name, 1 << 20);
+        let refused = |why: &str| Err(Unreadable::Refused(why.into()));
+        assert_eq!(read("out.txt"), refused("is a symbolic link, not a file"));
+        assert_eq!(read("missing"), Err(Unreadable::Missing));
         std::fs::create_dir(dir.path().join("d")).unwrap();
-        assert_eq!(read("d").unwrap_err(), "is not a regular file");
+        assert_eq!(read("d"), refused("is not a regular file"));
         // A folder on the way that is a link to where the answers are.
         std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("via")).unwrap();
         std::fs::write(dir.path().join("d/answer"), "hidden answer").unwrap();
-        assert_eq!(read("via/answer").unwrap_err(), "lies beyond a symbolic link");
-        assert_eq!(read("../x").unwrap_err(), "lies outside the working folder");
-        assert_eq!(read("d/answer").unwrap(), b"hidden answer");
+        assert_eq!(read("via/answer"), refused("lies beyond a symbolic link"));
+        assert_eq!(read("../x"), refused("lies outside the working folder"));
+        assert_eq!(read("d/answer"), Ok(b"hidden answer".to_vec()));
         assert!(std::process::Command::new("mkfifo").arg(dir.path().join("fifo")).status().unwrap().success());
-        assert_eq!(read("fifo").unwrap_err(), "is not a regular file", "a FIFO is looked at, not opened");
+        assert_eq!(read("fifo"), refused("is not a regular file"), "a FIFO is looked at, not opened");
+    }
+
+    #[test]
+    fn an_output_file_over_the_output_limit_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = std::fs::File::open(dir.path()).unwrap();
+        let sparse = std::fs::File::create(dir.path().join("out.txt")).unwrap();
+        sparse.set_len(1 << 30).unwrap();
+        assert_eq!(read_output_file(folder.as_fd(), "out.txt", 1 << 20), Err(Unreadable::TooLarge(1 << 30)));
+        std::fs::write(dir.path().join("small.txt"), "12345").unwrap();
+        assert_eq!(read_output_file(folder.as_fd(), "small.txt", 4), Err(Unreadable::TooLarge(5)));
+        assert_eq!(read_output_file(folder.as_fd(), "small.txt", 5), Ok(b"12345".to_vec()));
     }
 }

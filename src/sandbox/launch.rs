@@ -27,6 +27,8 @@ pub(super) struct Launched {
     /// With a layered working folder: where init sends what the program wrote (see
     /// [`overlay::receive_written`]).
     pub written: Option<OwnedFd>,
+    /// The network namespace the run entered: to be dropped once the first child is reaped.
+    pub network: Option<namespaces::NetworkLease>,
 }
 
 impl Launched {
@@ -75,6 +77,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
     // what the program writes (with a layered working folder).
     let mut exec_error: Option<(OwnedFd, OwnedFd)> = None;
     let mut written: Option<(OwnedFd, OwnedFd)> = None;
+    let mut network = None;
     if child.namespaces {
         let pipe = super::pipe()?;
         let error = super::pipe()?;
@@ -91,10 +94,8 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
             namespaces.overlay = Some(overlay::Overlay::new(&plan.cwd, scratch, sender.as_raw_fd())?);
             written = Some((receiver, sender));
         }
-        // Only runs whose Landlock domain scopes abstract sockets (ABI 6) may share a network namespace.
-        if namespaces.landlock.is_some() && layers.landlock_abi >= 6 {
-            namespaces.shared_network = namespaces::shared_network(drop_to);
-        }
+        network = namespaces::lease_network(drop_to);
+        namespaces.network = network.as_ref().and_then(namespaces::NetworkLease::descriptors);
         entry = Some(namespaces);
         usage_pipe = Some(pipe);
     }
@@ -133,7 +134,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
     // Our copy of the relay's write end closes here: only the first child holds one.
     let usage_reader = usage_pipe.map(|(read, _write)| read);
     let written = written.map(|(receiver, _sender)| receiver);
-    Ok(Launched { child: spawned, pid, started, prepared, usage_reader, written })
+    Ok(Launched { child: spawned, pid, started, prepared, usage_reader, written, network })
 }
 
 fn confine_before_exec(

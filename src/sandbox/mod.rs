@@ -309,8 +309,10 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
     supervisor.report = launched.usage_reader.take();
     let result = supervisor.watch(stdin, stdout, stderr);
     if supervisor.reported.is_some() {
-        // The first child is ending on its own: reaped later, not waited for.
-        reaper::reap_later(pid);
+        // The first child is ending on its own: reaped later, not waited for (nor its network lent again
+        // before).
+        let network = launched.network.take().map(|lease| Box::new(lease) as Box<dyn Send>);
+        reaper::reap_later(pid, network);
     }
     // Whatever happened, nothing of the run outlives it.
     let oom_killed = launch::contain_leftovers(pid, &supervisor.seen, launched.cgroup());
@@ -321,7 +323,7 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
         outcome.written = written;
         if let Some(usage) = relayed {
             outcome.status = decode(usage.wait_status);
-            outcome.cpu_time = usage.cpu_time;
+            outcome.cpu_time = usage.cpu_time.max(supervisor.cpu_polled);
             outcome.peak_memory = usage.peak_memory.max(supervisor.peak_polled);
             outcome.wall_time = outcome.wall_time.min(usage.wall_time);
             if outcome.limit_hit.is_none() {
@@ -427,6 +429,8 @@ struct Supervisor {
     limits: RunLimits,
     limit_hit: Option<LimitHit>,
     peak_polled: u64,
+    /// The most CPU time polled over the tree (orphans included, while they live).
+    cpu_polled: Duration,
     /// Levels of the tree above the program (2 through namespaces: the first child and the namespace's init).
     wrapper_depth: u32,
     /// Every process of the run seen while sampling, with its start time (to tell a reused pid).
@@ -445,6 +449,7 @@ impl Supervisor {
             limits,
             limit_hit: None,
             peak_polled: 0,
+            cpu_polled: Duration::ZERO,
             seen: std::collections::HashMap::new(),
             wrapper_depth: 0,
             report: None,
@@ -645,6 +650,7 @@ impl Supervisor {
     fn sample(&mut self) {
         let usage = tree_usage::sample(self.pid, self.wrapper_depth, &mut self.seen);
         self.peak_polled = self.peak_polled.max(usage.rss);
+        self.cpu_polled = self.cpu_polled.max(usage.cpu_time);
         if let Some(hit) = over_limit(&self.limits, usage) {
             self.stop(hit);
         }

@@ -1,5 +1,5 @@
 //! User, PID, network, IPC, UTS and mount namespaces, entered between fork and exec: the child of the
-//! grader (the first child) enters the shared network namespace, makes the others and starts a small
+//! grader (the first child) enters a pooled network namespace, makes the others and starts a small
 //! init (PID 1 of the run), which starts the program; both are clones sharing the first child's memory.
 //! The program confines itself (Landlock, seccomp, RLIMIT_NPROC counted inside the new user namespace)
 //! and execs. When the program ends, init reports its wait status and usage to the grader and ends,
@@ -82,37 +82,57 @@ fn can_make_namespaces(drop_to: Option<u32>) -> Result<(), String> {
     }
 }
 
-/// A user namespace and the empty network namespace it owns, made once for one user: runs of that user
-/// enter them instead of making a network namespace each (0.5 ms of CPU, the largest part of a launch
-/// here). Runs can then reach each other only through the network namespace's abstract Unix sockets, which
-/// Landlock's scoping closes: callers share it only with runs that have that scoping.
-struct SharedNetwork {
+/// A user namespace and the empty network namespace it owns. Making a network namespace costs 0.5 ms
+/// of CPU here (the largest part of a launch), so runs borrow one from a pool instead, one run at a time:
+/// a run cannot change the namespace (it has no capability in the user namespace that owns it), and what
+/// it opened there (abstract Unix socket names) ends with its processes, before the next run gets it.
+struct Network {
     user: OwnedFd,
     net: OwnedFd,
 }
 
-static SHARED_NETWORKS: Mutex<Vec<(u32, Option<&'static SharedNetwork>)>> = Mutex::new(Vec::new());
+/// Networks not lent out, with the user they were made for.
+static NETWORKS: Mutex<Vec<(u32, Network)>> = Mutex::new(Vec::new());
 
-/// The shared network namespace of runs as `run_as` (the grader's own user when `None`), as descriptors of
-/// (its user namespace, itself); `None` where it cannot be made (a run then makes its own).
-pub fn shared_network(run_as: Option<u32>) -> Option<(RawFd, RawFd)> {
+/// A network namespace lent to one run; back to the pool when dropped, which must be once every process
+/// of the run has ended (its first child reaped).
+pub struct NetworkLease {
+    uid: u32,
+    network: Option<Network>,
+}
+
+impl NetworkLease {
+    /// The descriptors of (the user namespace, the network namespace) to enter.
+    pub fn descriptors(&self) -> Option<(RawFd, RawFd)> {
+        self.network.as_ref().map(|n| (n.user.as_raw_fd(), n.net.as_raw_fd()))
+    }
+}
+
+impl Drop for NetworkLease {
+    fn drop(&mut self) {
+        if let Some(network) = self.network.take() {
+            NETWORKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((self.uid, network));
+        }
+    }
+}
+
+/// A network namespace for a run as `run_as` (the grader's own user when `None`): a free one from the
+/// pool, or a new one; `None` where none can be made (the run then makes its own).
+pub fn lease_network(run_as: Option<u32>) -> Option<NetworkLease> {
     // SAFETY: getuid cannot fail.
     let uid = run_as.unwrap_or_else(|| unsafe { libc::getuid() });
-    let mut made = SHARED_NETWORKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let shared = match made.iter().find(|(owner, _)| *owner == uid) {
-        Some((_, shared)) => *shared,
-        None => {
-            let shared = make_shared_network(run_as).ok().map(|s| &*Box::leak(Box::new(s)));
-            made.push((uid, shared));
-            shared
-        }
-    };
-    shared.map(|s| (s.user.as_raw_fd(), s.net.as_raw_fd()))
+    // A run whose first child has ended since gives its network back.
+    super::reaper::reap_ended();
+    let mut free = NETWORKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let pooled = free.iter().position(|(owner, _)| *owner == uid).map(|at| free.swap_remove(at).1);
+    drop(free);
+    let network = pooled.or_else(|| make_network(run_as).ok())?;
+    Some(NetworkLease { uid, network: Some(network) })
 }
 
 /// A child (as `run_as`) makes the namespaces and stops; we open them through /proc and end it. The
 /// namespaces live on as long as our descriptors.
-fn make_shared_network(run_as: Option<u32>) -> io::Result<SharedNetwork> {
+fn make_network(run_as: Option<u32>) -> io::Result<Network> {
     let maps = IdMaps::new(run_as);
     // SAFETY: the child only makes system calls on data prepared above, then stops or _exits; the parent
     // waits for it, opens its namespaces and kills it.
@@ -140,7 +160,7 @@ fn make_shared_network(run_as: Option<u32>) -> io::Result<SharedNetwork> {
         }
         let opened = if libc::WIFSTOPPED(status) {
             let open = |kind: &str| std::fs::File::open(format!("/proc/{pid}/ns/{kind}")).map(OwnedFd::from);
-            open("user").and_then(|user| Ok(SharedNetwork { user, net: open("net")? }))
+            open("user").and_then(|user| Ok(Network { user, net: open("net")? }))
         } else {
             Err(io::Error::other("the child could not make the namespaces"))
         };
@@ -284,8 +304,8 @@ pub struct Entry {
     pub open_files: Option<u64>,
     /// The CPU set the program gets back (init keeps the one it starts with).
     pub affinity: Option<Mask>,
-    /// A [`shared_network`] to enter instead of making a network namespace.
-    pub shared_network: Option<(RawFd, RawFd)>,
+    /// A network namespace to enter (see [`lease_network`]) instead of making one.
+    pub network: Option<(RawFd, RawFd)>,
     /// The working folder layered over a tmpfs.
     pub overlay: Option<super::overlay::Overlay>,
 }
@@ -307,7 +327,7 @@ impl Entry {
             nproc: 0,
             open_files: None,
             affinity: None,
-            shared_network: None,
+            network: None,
             overlay: None,
         }
     }
@@ -329,7 +349,7 @@ impl Entry {
         unsafe {
             // A change of user makes the process undumpable, which locks its /proc/self/*_map files.
             libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
-            let entered = match self.shared_network {
+            let entered = match self.network {
                 // The user namespace first: it owns the network namespace, and ours is made inside it.
                 Some((user, net)) => check(libc::setns(user, libc::CLONE_NEWUSER))
                     .and_then(|_| check(libc::setns(net, libc::CLONE_NEWNET)))
@@ -395,12 +415,17 @@ impl Entry {
             close_all_but([self.relay, self.relay]);
             let started = std::time::Instant::now();
             let mut status = libc::W_EXITCODE(126, 0);
+            // The program's usage, and that of the orphans of the namespace that init reaps until the
+            // program ends: CPU time spent in an orphan counts as the run's.
             let mut usage: libc::rusage = std::mem::zeroed();
-            // Init also reaps the orphans of the namespace until the program ends.
             if program > 0 {
                 loop {
                     let mut any = 0;
-                    let pid = libc::wait4(-1, &mut any, 0, &mut usage);
+                    let mut reaped: libc::rusage = std::mem::zeroed();
+                    let pid = libc::wait4(-1, &mut any, 0, &mut reaped);
+                    if pid > 0 {
+                        add_usage(&mut usage, &reaped);
+                    }
                     if pid == program {
                         status = any;
                         break;
@@ -515,6 +540,17 @@ pub(super) fn check(result: libc::c_int) -> io::Result<libc::c_int> {
     if result < 0 { Err(io::Error::last_os_error()) } else { Ok(result) }
 }
 
+/// Adds `more`'s CPU times to `total` and keeps the larger peak memory.
+fn add_usage(total: &mut libc::rusage, more: &libc::rusage) {
+    let add = |a: libc::timeval, b: libc::timeval| {
+        let micros = (a.tv_sec + b.tv_sec) * 1_000_000 + a.tv_usec + b.tv_usec;
+        libc::timeval { tv_sec: micros / 1_000_000, tv_usec: micros % 1_000_000 }
+    };
+    total.ru_utime = add(total.ru_utime, more.ru_utime);
+    total.ru_stime = add(total.ru_stime, more.ru_stime);
+    total.ru_maxrss = total.ru_maxrss.max(more.ru_maxrss);
+}
+
 /// Init's report: the program's wait status, then its [`Usage`] as four u64 (microseconds of user and
 /// system time, peak resident kilobytes, microseconds of wall time from its fork to its end).
 const MESSAGE: usize = 4 + 4 * 8;
@@ -604,6 +640,22 @@ mod tests {
         assert_eq!(relayed.cpu_time, std::time::Duration::from_micros(1_000_750));
         assert_eq!(relayed.peak_memory, 2048 * 1024);
         assert_eq!(relayed.wall_time, std::time::Duration::from_micros(7_000_123));
+    }
+
+    #[test]
+    fn a_network_is_lent_to_one_run_at_a_time_and_lent_again_once_returned() {
+        let Some(first) = lease_network(None) else { return };
+        let inode = |lease: &NetworkLease| {
+            let (_, net) = lease.descriptors().unwrap();
+            std::fs::read_link(format!("/proc/self/fd/{net}")).unwrap()
+        };
+        let second = lease_network(None).expect("a second network");
+        assert_ne!(inode(&first), inode(&second), "two leases at once are two namespaces");
+        let returned = inode(&second);
+        drop(second);
+        let third = lease_network(None).expect("a network");
+        // No other test of this binary lends networks (runs in unit tests go without namespaces).
+        assert_eq!(inode(&third), returned, "the network returned is lent again");
     }
 
     #[test]

@@ -14,7 +14,10 @@ static LEADERS: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
 
 /// Children that are ending (killed, or done with their work) and are reaped by the next sweeps rather
 /// than waited for.
-static ENDING: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+static ENDING: Mutex<Vec<Ending>> = Mutex::new(Vec::new());
+
+/// A child that is ending, with what must outlive it.
+type Ending = (libc::pid_t, Option<Box<dyn Send>>);
 
 /// Makes the grader a child subreaper. Returns whether that worked.
 pub fn become_subreaper() -> bool {
@@ -41,20 +44,20 @@ pub fn unregister(leader: libc::pid_t) {
 }
 
 /// Leaves a child that is ending to the next sweeps, which reap it once it has ended (and do not take it
-/// for an orphan meanwhile).
-pub fn reap_later(child: libc::pid_t) {
-    ENDING.lock().unwrap_or_else(PoisonError::into_inner).push(child);
+/// for an orphan meanwhile), and only then drop `held` (what must outlive the child).
+pub fn reap_later(child: libc::pid_t, held: Option<Box<dyn Send>>) {
+    ENDING.lock().unwrap_or_else(PoisonError::into_inner).push((child, held));
 }
 
 /// Reaps the ending children that have ended; returns those still ending.
-fn reap_ended() -> Vec<libc::pid_t> {
+pub fn reap_ended() -> Vec<libc::pid_t> {
     let mut ending = ENDING.lock().unwrap_or_else(PoisonError::into_inner);
-    ending.retain(|&pid| {
+    ending.retain(|(pid, _)| {
         let mut status = 0;
         // SAFETY: waitpid on a child of ours; writes only `status`.
-        unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+        unsafe { libc::waitpid(*pid, &mut status, libc::WNOHANG) == 0 }
     });
-    ending.clone()
+    ending.iter().map(|(pid, _)| *pid).collect()
 }
 
 /// The grader's own marks, read once: (no_new_privs, seccomp filters).

@@ -68,6 +68,8 @@ pub struct Spawned {
     /// The Landlock ruleset and the cgroup: kept until the process ends.
     prepared: Option<confine::Prepared>,
     usage_reader: Option<OwnedFd>,
+    /// Lent back once the process is reaped.
+    network: Option<super::namespaces::NetworkLease>,
     pidfd: Option<OwnedFd>,
     paused: bool,
     ended: Option<(Status, SpawnUsage)>,
@@ -119,6 +121,7 @@ impl Spawned {
             watcher,
             prepared: launched.prepared.take(),
             usage_reader: launched.usage_reader.take(),
+            network: launched.network.take(),
             pidfd: super::pidfd_open(pid),
             paused: false,
             ended: None,
@@ -298,6 +301,7 @@ impl Spawned {
         let (cpu_polled, peak_polled, polled_hit) = (watch.cpu_polled, watch.peak_polled, watch.limit_hit);
         drop(watch);
         drop(self.prepared.take());
+        drop(self.network.take());
         let relayed = self.usage_reader.take().as_ref().and_then(namespaces::read_usage);
         // Through namespaces, the first child ends the way init did; init's report says how the program did.
         let status = super::decode(relayed.map_or(raw_status, |usage| usage.wait_status));
