@@ -9,6 +9,8 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use super::namespaces::check;
+
 /// A run's working folder layered over a fresh tmpfs (see [`super::Confinement::scratch`]), prepared
 /// before the fork: init mounts a tmpfs on the folder (the folder on disk stays reachable through a
 /// descriptor opened first), and over it an overlay of the folder on disk (below) and the tmpfs (above).
@@ -56,49 +58,48 @@ impl Overlay {
         &self.folder
     }
 
-    /// In init, after /proc is mounted: mounts the layers and sends the upper folder to the grader.
-    /// Async-signal-safe (a stack buffer for the options).
+    /// In init, after /proc is mounted: mounts the tmpfs (and the overlay over it, with a lower layer),
+    /// sends the folder of what the program writes to the grader, and enters the mounted folder.
+    /// Async-signal-safe.
     pub(super) unsafe fn mount(&self) -> io::Result<()> {
+        // SAFETY: system calls on C strings made before the fork.
+        unsafe {
+            let written = match &self.tmpfs_only {
+                Some(folders) => {
+                    self.mount_tmpfs()?;
+                    for folder in folders {
+                        check(libc::mkdir(folder.as_ptr(), 0o755))?;
+                    }
+                    open_folder(&self.folder, libc::O_RDONLY)?
+                }
+                None => self.mount_layers()?,
+            };
+            send_descriptor(self.sender, written)?;
+            libc::close(written);
+            self.enter()
+        }
+    }
+
+    unsafe fn mount_tmpfs(&self) -> io::Result<()> {
+        let tmpfs = c"tmpfs".as_ptr();
+        let options = self.tmpfs_options.as_ptr().cast();
+        // SAFETY: mount on C strings made before the fork.
+        check(unsafe { libc::mount(tmpfs, self.folder.as_ptr(), tmpfs, libc::MS_NOSUID | libc::MS_NODEV, options) })?;
+        Ok(())
+    }
+
+    /// The tmpfs, and over it an overlay of the folder on disk (below) and the tmpfs (above); returns the
+    /// upper folder, open. The options are assembled in a stack buffer: the lower layer is a descriptor.
+    unsafe fn mount_layers(&self) -> io::Result<RawFd> {
         const PREFIX: &[u8] = b"lowerdir=/proc/self/fd/";
         let mut options = [0u8; 8192];
         // SAFETY: system calls on C strings made before the fork and on our stack buffer.
         unsafe {
-            if let Some(folders) = &self.tmpfs_only {
-                super::namespaces::check(libc::mount(
-                    c"tmpfs".as_ptr(),
-                    self.folder.as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV,
-                    self.tmpfs_options.as_ptr().cast(),
-                ))?;
-                for folder in folders {
-                    super::namespaces::check(libc::mkdir(folder.as_ptr(), 0o755))?;
-                }
-                let root = super::namespaces::check(libc::open(
-                    self.folder.as_ptr(),
-                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                ))?;
-                send_descriptor(self.sender, root)?;
-                libc::close(root);
-                return self.enter();
-            }
-            let below = super::namespaces::check(libc::open(
-                self.folder.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            ))?;
-            super::namespaces::check(libc::mount(
-                c"tmpfs".as_ptr(),
-                self.folder.as_ptr(),
-                c"tmpfs".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV,
-                self.tmpfs_options.as_ptr().cast(),
-            ))?;
-            super::namespaces::check(libc::mkdir(self.upper.as_ptr(), 0o755))?;
-            super::namespaces::check(libc::mkdir(self.work.as_ptr(), 0o700))?;
-            let upper = super::namespaces::check(libc::open(
-                self.upper.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            ))?;
+            let below = open_folder(&self.folder, libc::O_PATH)?;
+            self.mount_tmpfs()?;
+            check(libc::mkdir(self.upper.as_ptr(), 0o755))?;
+            check(libc::mkdir(self.work.as_ptr(), 0o700))?;
+            let upper = open_folder(&self.upper, libc::O_RDONLY)?;
             let mut length = 0;
             for part in [PREFIX, digits(below as u32).as_bytes(), &self.options_tail] {
                 let end = length + part.len();
@@ -108,17 +109,11 @@ impl Overlay {
                 options[length..end].copy_from_slice(part);
                 length = end;
             }
-            super::namespaces::check(libc::mount(
-                c"overlay".as_ptr(),
-                self.folder.as_ptr(),
-                c"overlay".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV,
-                options.as_ptr().cast(),
-            ))?;
-            send_descriptor(self.sender, upper)?;
-            libc::close(upper);
+            let overlay = c"overlay".as_ptr();
+            let flags = libc::MS_NOSUID | libc::MS_NODEV;
+            check(libc::mount(overlay, self.folder.as_ptr(), overlay, flags, options.as_ptr().cast()))?;
             libc::close(below);
-            self.enter()
+            Ok(upper)
         }
     }
 
@@ -126,9 +121,15 @@ impl Overlay {
     /// current one was the folder on disk, now under the mounts.
     unsafe fn enter(&self) -> io::Result<()> {
         // SAFETY: chdir on a C string made before the fork.
-        super::namespaces::check(unsafe { libc::chdir(self.folder.as_ptr()) })?;
+        check(unsafe { libc::chdir(self.folder.as_ptr()) })?;
         Ok(())
     }
+}
+
+/// Opens the folder `path` (`access`: O_RDONLY or O_PATH). Async-signal-safe.
+fn open_folder(path: &std::ffi::CStr, access: libc::c_int) -> io::Result<RawFd> {
+    // SAFETY: open on a C string made before the fork.
+    check(unsafe { libc::open(path.as_ptr(), access | libc::O_DIRECTORY | libc::O_CLOEXEC) })
 }
 
 /// The names in `folder` when every one is an empty folder (none is a link); `None` otherwise.
