@@ -131,7 +131,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         reaper::unregister(pid);
         return Err(error);
     }
-    // Our copy of the relay's write end closes here: only the first child holds one.
+    // Our copy of the report's write end closes here: only init holds one.
     let usage_reader = usage_pipe.map(|(read, _write)| read);
     let written = written.map(|(receiver, _sender)| receiver);
     Ok(Launched { child: spawned, pid, started, prepared, usage_reader, written, network })
