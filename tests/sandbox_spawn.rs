@@ -300,3 +300,20 @@ fn through_namespaces_the_cpu_time_of_an_orphan_counts_as_the_run_s() {
     assert_eq!(outcome.stdout, b"spun\n", "{}", String::from_utf8_lossy(&outcome.stderr));
     assert!(outcome.cpu_time >= Duration::from_millis(20), "the orphan's CPU time: {:?}", outcome.cpu_time);
 }
+
+#[test]
+fn where_the_layers_cannot_be_mounted_the_program_writes_the_folder_on_disk() {
+    if !with_namespaces() {
+        return;
+    }
+    let dir = workdir();
+    std::fs::write(dir.path().join("in.txt"), "input\n").unwrap();
+    let mut run = plan("sh", &["-c", "cat in.txt && echo out > out.txt"], dir.path());
+    // One inode is the tmpfs's root: the upper folder cannot be made, so neither layer stays.
+    run.confine.as_mut().unwrap().scratch = Some(sandbox::Scratch { bytes: 1 << 20, inodes: 1 });
+    let outcome = sandbox::run(&run).expect("runs");
+    assert_eq!(outcome.stdout, b"input\n", "{}", String::from_utf8_lossy(&outcome.stderr));
+    assert!(outcome.success(), "{outcome:?}");
+    assert!(outcome.written.is_none());
+    assert_eq!(std::fs::read_to_string(dir.path().join("out.txt")).unwrap(), "out\n");
+}

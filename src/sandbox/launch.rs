@@ -91,7 +91,8 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         namespaces.affinity = restore;
         if let Some(scratch) = plan.confine.as_ref().and_then(|c| c.scratch) {
             let (receiver, sender) = socket_pair()?;
-            namespaces.overlay = Some(overlay::Overlay::new(&plan.cwd, scratch, sender.as_raw_fd())?);
+            // A folder whose path mount options cannot carry is written on disk, as without namespaces.
+            namespaces.overlay = overlay::Overlay::new(&plan.cwd, scratch, sender.as_raw_fd()).ok();
             written = Some((receiver, sender));
         }
         network = namespaces::lease_network(drop_to);

@@ -60,18 +60,19 @@ impl Overlay {
 
     /// In init, after /proc is mounted: mounts the tmpfs (and the overlay over it, with a lower layer),
     /// sends the folder of what the program writes to the grader, and enters the mounted folder.
-    /// Async-signal-safe.
+    /// Async-signal-safe. On an error (a kernel that refuses overlays in user namespaces, before Linux
+    /// 5.11), the tmpfs is taken off again: the program then writes the folder on disk, as without
+    /// namespaces.
     pub(super) unsafe fn mount(&self) -> io::Result<()> {
         // SAFETY: system calls on C strings made before the fork.
         unsafe {
             let written = match &self.tmpfs_only {
-                Some(folders) => {
-                    self.mount_tmpfs()?;
+                Some(folders) => self.on_tmpfs(|| {
                     for folder in folders {
                         check(libc::mkdir(folder.as_ptr(), 0o755))?;
                     }
-                    open_folder(&self.folder, libc::O_RDONLY)?
-                }
+                    open_folder(&self.folder, libc::O_RDONLY)
+                })?,
                 None => self.mount_layers()?,
             };
             send_descriptor(self.sender, written)?;
@@ -80,41 +81,55 @@ impl Overlay {
         }
     }
 
-    unsafe fn mount_tmpfs(&self) -> io::Result<()> {
+    /// Mounts the tmpfs on the folder and does `then`; takes the tmpfs off again if `then` fails.
+    unsafe fn on_tmpfs<T>(&self, then: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
         let tmpfs = c"tmpfs".as_ptr();
-        let options = self.tmpfs_options.as_ptr().cast();
-        // SAFETY: mount on C strings made before the fork.
-        check(unsafe { libc::mount(tmpfs, self.folder.as_ptr(), tmpfs, libc::MS_NOSUID | libc::MS_NODEV, options) })?;
-        Ok(())
+        let (folder, options) = (self.folder.as_ptr(), self.tmpfs_options.as_ptr().cast());
+        // SAFETY: mount and umount2 on C strings made before the fork.
+        unsafe {
+            check(libc::mount(tmpfs, folder, tmpfs, libc::MS_NOSUID | libc::MS_NODEV, options))?;
+            then().inspect_err(|_| {
+                libc::umount2(folder, libc::MNT_DETACH);
+            })
+        }
     }
 
     /// The tmpfs, and over it an overlay of the folder on disk (below) and the tmpfs (above); returns the
     /// upper folder, open. The options are assembled in a stack buffer: the lower layer is a descriptor.
     unsafe fn mount_layers(&self) -> io::Result<RawFd> {
         const PREFIX: &[u8] = b"lowerdir=/proc/self/fd/";
-        let mut options = [0u8; 8192];
+        let below = open_folder(&self.folder, libc::O_PATH)?;
         // SAFETY: system calls on C strings made before the fork and on our stack buffer.
-        unsafe {
-            let below = open_folder(&self.folder, libc::O_PATH)?;
-            self.mount_tmpfs()?;
-            check(libc::mkdir(self.upper.as_ptr(), 0o755))?;
-            check(libc::mkdir(self.work.as_ptr(), 0o700))?;
-            let upper = open_folder(&self.upper, libc::O_RDONLY)?;
-            let mut length = 0;
-            for part in [PREFIX, digits(below as u32).as_bytes(), &self.options_tail] {
-                let end = length + part.len();
-                if end >= options.len() {
-                    return Err(io::Error::other("mount options too long"));
+        let upper = unsafe {
+            self.on_tmpfs(|| {
+                check(libc::mkdir(self.upper.as_ptr(), 0o755))?;
+                check(libc::mkdir(self.work.as_ptr(), 0o700))?;
+                let upper = open_folder(&self.upper, libc::O_RDONLY)?;
+                let mut options = [0u8; 8192];
+                let mut length = 0;
+                for part in [PREFIX, digits(below as u32).as_bytes(), &self.options_tail] {
+                    let end = length + part.len();
+                    if end >= options.len() {
+                        libc::close(upper);
+                        return Err(io::Error::other("mount options too long"));
+                    }
+                    options[length..end].copy_from_slice(part);
+                    length = end;
                 }
-                options[length..end].copy_from_slice(part);
-                length = end;
-            }
-            let overlay = c"overlay".as_ptr();
-            let flags = libc::MS_NOSUID | libc::MS_NODEV;
-            check(libc::mount(overlay, self.folder.as_ptr(), overlay, flags, options.as_ptr().cast()))?;
-            libc::close(below);
-            Ok(upper)
-        }
+                let overlay = c"overlay".as_ptr();
+                let flags = libc::MS_NOSUID | libc::MS_NODEV;
+                if let Err(error) =
+                    check(libc::mount(overlay, self.folder.as_ptr(), overlay, flags, options.as_ptr().cast()))
+                {
+                    libc::close(upper);
+                    return Err(error);
+                }
+                Ok(upper)
+            })
+        };
+        // SAFETY: our own descriptor, not used after.
+        unsafe { libc::close(below) };
+        upper
     }
 
     /// Makes the mounted folder init's working folder, and so the program's (a clone of init): the
