@@ -57,8 +57,7 @@ static SYSTEM_PATHS: OnceLock<SystemPaths> = OnceLock::new();
 
 fn system_paths() -> &'static SystemPaths {
     SYSTEM_PATHS.get_or_init(|| {
-        // Only rights this kernel handles may appear in a rule.
-        let supported = AccessFs::from_all(TARGET) & AccessFs::from_all(ABI::from(abi()));
+        let supported = supported();
         let read = AccessFs::from_read(TARGET) & supported;
         let mut rules = Vec::new();
         let mut add = |path: PathBuf, rights: BitFlags<AccessFs>| {
@@ -169,16 +168,8 @@ pub unsafe fn restrict_self(ruleset: RawFd) -> std::io::Result<()> {
 /// # Safety
 /// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.
 pub unsafe fn allow_read(ruleset: RawFd, path: &std::ffi::CStr) -> std::io::Result<()> {
-    // SAFETY: a path opened O_PATH, used for one system call and closed.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let result = add_path_rule(ruleset, fd, AccessFs::from_read(TARGET).bits());
-        libc::close(fd);
-        result
-    }
+    // SAFETY: as the caller promises.
+    unsafe { allow(ruleset, path, AccessFs::from_read(TARGET) & supported()) }
 }
 
 /// Adds every file right beneath `path` to a ruleset made by [`ruleset`] (in the program's child side,
@@ -187,13 +178,27 @@ pub unsafe fn allow_read(ruleset: RawFd, path: &std::ffi::CStr) -> std::io::Resu
 /// # Safety
 /// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.
 pub unsafe fn allow_all(ruleset: RawFd, path: &std::ffi::CStr) -> std::io::Result<()> {
+    // SAFETY: as the caller promises.
+    unsafe { allow(ruleset, path, supported()) }
+}
+
+/// The file rights we ask for that this kernel handles (only those may appear in a rule). A system call,
+/// no allocation: safe between fork and exec.
+fn supported() -> BitFlags<AccessFs> {
+    AccessFs::from_all(TARGET) & AccessFs::from_all(ABI::from(abi()))
+}
+
+/// Allows `rights` beneath `path` (opened `O_PATH` for the call, then closed). Async-signal-safe.
+///
+/// # Safety
+/// `ruleset` must be a Landlock ruleset descriptor not yet enforced by another process.
+unsafe fn allow(ruleset: RawFd, path: &std::ffi::CStr, rights: BitFlags<AccessFs>) -> std::io::Result<()> {
     // SAFETY: a path opened O_PATH, used for one system call and closed.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let rights = AccessFs::from_all(TARGET) & AccessFs::from_all(ABI::from(abi()));
         let result = add_path_rule(ruleset, fd, rights.bits());
         libc::close(fd);
         result
