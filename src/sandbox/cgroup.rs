@@ -223,6 +223,8 @@ pub struct RunGroup {
     oom_kills_before: u64,
     /// `cgroup.procs` of each, for the child to join.
     pub join: Vec<CString>,
+    /// Whether every member is ending already (see [`RunGroup::release_ending`]).
+    ending: bool,
 }
 
 impl RunGroup {
@@ -258,7 +260,7 @@ impl RunGroup {
         };
         if dirs.limits == Some((memory, tasks)) {
             let oom_kills_before = oom_kills(&dirs);
-            return Ok(RunGroup { dirs, oom_kills_before, join });
+            return Ok(RunGroup { dirs, oom_kills_before, join, ending: false });
         }
         dirs.limits = None;
         if let Hierarchy::V2 { memory: has_memory, pids: has_pids, .. } = dirs.hierarchy {
@@ -273,7 +275,7 @@ impl RunGroup {
             }
             dirs.limits = Some((memory, tasks));
             let oom_kills_before = oom_kills(&dirs);
-            return Ok(RunGroup { dirs, oom_kills_before, join });
+            return Ok(RunGroup { dirs, oom_kills_before, join, ending: false });
         }
         let limit = memory.map_or_else(|| "-1".to_string(), |m| m.to_string());
         // memsw (present only with swap accounting) may never be below the limit: lift it first.
@@ -288,7 +290,7 @@ impl RunGroup {
         }
         dirs.limits = Some((memory, tasks));
         let oom_kills_before = oom_kills(&dirs);
-        Ok(RunGroup { dirs, oom_kills_before, join })
+        Ok(RunGroup { dirs, oom_kills_before, join, ending: false })
     }
 
     /// Whether the kernel's OOM killer acted in the group during this run.
@@ -379,9 +381,19 @@ fn take_empty_from_pool(hierarchy: &Hierarchy) -> Option<Dirs> {
     Some(pool.swap_remove(empty))
 }
 
+impl RunGroup {
+    /// Lets the group go without killing its members, which are all ending already (the init of their
+    /// PID namespace has ended). Like any pooled group, it is given out again only once empty.
+    pub fn release_ending(mut self) {
+        self.ending = true;
+    }
+}
+
 impl Drop for RunGroup {
     fn drop(&mut self) {
-        self.kill_all();
+        if !self.ending {
+            self.kill_all();
+        }
         let emptied = Dirs {
             memory: PathBuf::new(),
             pids: PathBuf::new(),

@@ -217,22 +217,28 @@ fn confine_before_exec(
 
 /// Kills whatever is left of a process that ended or is being stopped: its process group, every process
 /// seen in its tree (when still the same process), its cgroup, and the orphans the subreaper caught.
-/// Returns whether the kernel's OOM killer acted in its cgroup.
+///
+/// After init's report (`init_reported`), only the process group is killed: init ends once it has
+/// reported, and the kernel kills everything left in its PID namespace as it ends (orphans there are
+/// init's, never the grader's); the first child ends after init, and its cgroup is given out again only
+/// once empty.
 pub(super) fn contain_leftovers(
     pid: libc::pid_t,
     seen: &std::collections::HashMap<libc::pid_t, u64>,
     group: Option<&cgroup::RunGroup>,
-) -> bool {
+    init_reported: bool,
+) {
     super::kill_group(pid);
-    reaper::kill_seen(seen);
-    let mut oom_killed = false;
-    if let Some(group) = group {
-        oom_killed = group.oom_killed();
-        group.kill_all();
+    if !init_reported {
+        reaper::kill_seen(seen);
+        if let Some(group) = group {
+            group.kill_all();
+        }
     }
     reaper::unregister(pid);
-    reaper::reap_orphans();
-    oom_killed
+    if !init_reported {
+        reaper::reap_orphans();
+    }
 }
 
 /// A connected pair of Unix datagram sockets (close-on-exec).

@@ -308,34 +308,29 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
     supervisor.wrapper_depth = launched.wrapper_depth();
     supervisor.report = launched.usage_reader.take();
     let result = supervisor.watch(stdin, stdout, stderr);
-    if supervisor.reported.is_some() {
+    let first_child_ending = supervisor.first_child_ending;
+    if first_child_ending {
         // The first child is ending on its own: reaped later, not waited for (nor its network lent again
         // before).
         let network = launched.network.take().map(|lease| Box::new(lease) as Box<dyn Send>);
         reaper::reap_later(pid, network);
     }
     // Whatever happened, nothing of the run outlives it.
-    let oom_killed = launch::contain_leftovers(pid, &supervisor.seen, launched.cgroup());
-    drop(launched.prepared.take());
-    let relayed = supervisor.reported.or_else(|| supervisor.report.as_ref().and_then(namespaces::read_usage));
+    launch::contain_leftovers(pid, &supervisor.seen, launched.cgroup(), first_child_ending);
     let written = launched.written.as_ref().and_then(overlay::receive_written).map(std::sync::Arc::new);
-    result.map(|mut outcome| {
+    let outcome = result.map(|mut outcome| {
         outcome.written = written;
-        if let Some(usage) = relayed {
-            outcome.status = decode(usage.wait_status);
-            outcome.cpu_time = usage.cpu_time.max(supervisor.cpu_polled);
-            outcome.peak_memory = usage.peak_memory.max(supervisor.peak_polled);
-            outcome.wall_time = outcome.wall_time.min(usage.wall_time);
-            if outcome.limit_hit.is_none() {
-                outcome.limit_hit =
-                    classify_after_exit(&plan.limits, outcome.status, outcome.cpu_time, outcome.peak_memory);
-            }
-        }
-        if oom_killed && outcome.limit_hit.is_none() && outcome.status == Status::Signaled(libc::SIGKILL) {
+        let killed = outcome.status == Status::Signaled(libc::SIGKILL);
+        if outcome.limit_hit.is_none() && killed && launched.cgroup().is_some_and(cgroup::RunGroup::oom_killed) {
             outcome.limit_hit = Some(LimitHit::Memory);
         }
         outcome
-    })
+    });
+    let prepared = launched.prepared.take();
+    if let Some(group) = prepared.and_then(|p| p.cgroup).filter(|_| first_child_ending) {
+        group.release_ending();
+    }
+    outcome
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -438,7 +433,8 @@ struct Supervisor {
     /// Through namespaces, init's report: the run is over once it is in, without waiting for the first
     /// child to end (its exit tears down a copy of the grader's memory).
     report: Option<OwnedFd>,
-    reported: Option<namespaces::Usage>,
+    /// Whether the run ended by init's report, with the first child still to be reaped.
+    first_child_ending: bool,
 }
 
 impl Supervisor {
@@ -453,7 +449,7 @@ impl Supervisor {
             seen: std::collections::HashMap::new(),
             wrapper_depth: 0,
             report: None,
-            reported: None,
+            first_child_ending: false,
         })
     }
 
@@ -478,7 +474,7 @@ impl Supervisor {
         let mut stderr_buf = Vec::new();
         let mut stderr_total: u64 = 0;
         let mut written = 0usize;
-        let mut exited: Option<(i32, libc::rusage)> = None;
+        let mut exited: Option<Ended> = None;
         let mut exit_seen_at: Option<Instant> = None;
         // The first look at the tree is after one interval: at the start there is nothing to measure yet.
         let mut last_sample = Instant::now();
@@ -599,10 +595,8 @@ impl Supervisor {
             }
 
             if exited.is_none() {
-                exited = self.try_reap()?;
-                if exited.is_none() && fds.get(report_at).is_some_and(|fd| fd.revents != 0) {
-                    exited = self.take_report();
-                }
+                let report_ready = fds.get(report_at).is_some_and(|fd| fd.revents != 0);
+                exited = self.ended(report_ready)?;
                 if exited.is_some() {
                     exit_seen_at = Some(Instant::now());
                     kill_group(self.pid);
@@ -619,13 +613,24 @@ impl Supervisor {
             }
         }
 
-        let (status, usage) = match exited {
-            Some(done) => done,
+        let ended = match exited {
+            Some(ended) => ended,
             None => self.reap_blocking()?,
         };
-        let wall_time = self.started.elapsed().min(self.limits.wall_time.max(self.started.elapsed()));
-        let cpu_time = timeval(usage.ru_utime) + timeval(usage.ru_stime);
-        let peak_memory = (usage.ru_maxrss.max(0) as u64 * 1024).max(self.peak_polled);
+        let mut wall_time = self.started.elapsed();
+        let (status, cpu_time, peak_memory) = match ended {
+            Ended::Reaped { status, usage } => {
+                let cpu_time = timeval(usage.ru_utime) + timeval(usage.ru_stime);
+                (status, cpu_time, usage.ru_maxrss.max(0) as u64 * 1024)
+            }
+            Ended::Reported(usage) => {
+                wall_time = wall_time.min(usage.wall_time);
+                (usage.wait_status, usage.cpu_time, usage.peak_memory)
+            }
+        };
+        // What was polled counts too: orphans that ended unreaped, a tree that grew between reports.
+        let cpu_time = cpu_time.max(self.cpu_polled);
+        let peak_memory = peak_memory.max(self.peak_polled);
         let status = decode(status);
         let mut limit_hit = self.limit_hit;
         if limit_hit.is_none() {
@@ -656,35 +661,43 @@ impl Supervisor {
         }
     }
 
-    /// Init's report, once readable: the program's status and its usage as a rusage. Without one (init
-    /// was killed), the report is not watched any more: the first child's end says how the run ended.
-    fn take_report(&mut self) -> Option<(i32, libc::rusage)> {
-        let report = self.report.take()?;
-        let usage = namespaces::read_usage(&report)?;
-        self.reported = Some(usage);
-        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
-        let cpu = usage.cpu_time;
-        rusage.ru_utime = libc::timeval { tv_sec: cpu.as_secs() as libc::time_t, tv_usec: cpu.subsec_micros().into() };
-        rusage.ru_maxrss = (usage.peak_memory / 1024) as libc::c_long;
-        Some((usage.wait_status, rusage))
+    /// How the run ended, once it has: by init's report (through namespaces), or by the end of the
+    /// process we started. `report_ready` says whether the report's descriptor polled readable.
+    fn ended(&mut self, report_ready: bool) -> io::Result<Option<Ended>> {
+        if report_ready && let Some(report) = self.report.take() {
+            if let Some(usage) = namespaces::read_usage(&report) {
+                self.first_child_ending = true;
+                return Ok(Some(Ended::Reported(usage)));
+            }
+            // Init was killed before reporting: the first child's end says how the run ended.
+        }
+        Ok(wait_child(self.pid, libc::WNOHANG)?.map(|(status, usage)| self.reaped(status, usage)))
     }
 
-    fn try_reap(&self) -> io::Result<Option<(i32, libc::rusage)>> {
-        self.wait(libc::WNOHANG)
-    }
-
-    fn reap_blocking(&self) -> io::Result<(i32, libc::rusage)> {
+    fn reap_blocking(&mut self) -> io::Result<Ended> {
         loop {
-            if let Some(done) = self.wait(0)? {
-                return Ok(done);
+            if let Some((status, usage)) = wait_child(self.pid, 0)? {
+                return Ok(self.reaped(status, usage));
             }
         }
     }
 
-    fn wait(&self, flags: i32) -> io::Result<Option<(i32, libc::rusage)>> {
-        wait_child(self.pid, flags)
+    /// The end of the process we started. Through namespaces, that is the first child, which ends after
+    /// init, which reports before it ends: a report not yet polled says how the program ended.
+    fn reaped(&mut self, status: i32, usage: libc::rusage) -> Ended {
+        match self.report.take().as_ref().and_then(namespaces::read_usage) {
+            Some(usage) => Ended::Reported(usage),
+            None => Ended::Reaped { status, usage },
+        }
     }
+}
+
+/// How a run's process ended.
+enum Ended {
+    /// Reaped: its wait status and usage.
+    Reaped { status: i32, usage: libc::rusage },
+    /// Through namespaces: how the program ended, as init reported it.
+    Reported(namespaces::Usage),
 }
 
 /// wait4 on our child `pid`: its raw status and rusage once it has ended (`None` while it runs with

@@ -296,8 +296,9 @@ impl Spawned {
             let _ = watcher.join();
         }
         let watch = lock(&self.watch);
-        let oom_killed =
-            launch::contain_leftovers(self.pid, &watch.seen, self.prepared.as_ref().and_then(|p| p.cgroup.as_ref()));
+        let group = self.prepared.as_ref().and_then(|p| p.cgroup.as_ref());
+        let oom_killed = group.is_some_and(super::cgroup::RunGroup::oom_killed);
+        launch::contain_leftovers(self.pid, &watch.seen, group, false);
         let (cpu_polled, peak_polled, polled_hit) = (watch.cpu_polled, watch.peak_polled, watch.limit_hit);
         drop(watch);
         drop(self.prepared.take());
