@@ -1,7 +1,8 @@
-//! A cgroup per run, when the grader is root: a memory limit without swap, a limit on processes and
-//! threads, and a way to find, freeze and kill every process of the run, daemonised ones included. In
-//! cgroup v1 (the memory and pids controllers, and the freezer where mounted), or in the unified
-//! hierarchy (v2) with the memory and pids controllers where it has them.
+//! A cgroup per run, where the grader can make one: as root, in cgroup v1 (the memory and pids
+//! controllers, and the freezer where mounted) or in the unified hierarchy (v2); as any other user, in a
+//! v2 subtree delegated to it (systemd's `Delegate=yes`). A group limits memory without swap and the
+//! processes and threads of a run where it has those controllers, and finds, freezes and kills every
+//! process of the run, daemonised ones included.
 //!
 //! The child joins by writing "0" to `cgroup.procs` of each folder: precomputed paths, plain
 //! open/write/close, so it is async-signal-safe between fork and exec.
@@ -44,7 +45,7 @@ fn hierarchy() -> Result<&'static Hierarchy, String> {
 
 fn choose_hierarchy() -> Result<Hierarchy, String> {
     if !super::is_root() {
-        return Err("the grader is not root (a cgroup per run needs it)".into());
+        return delegated_hierarchy();
     }
     let prefer_v2 = std::env::var(PREFER_VAR).is_ok_and(|v| v == "v2");
     let v1 = v1_hierarchy();
@@ -69,17 +70,23 @@ fn v1_hierarchy() -> Result<Hierarchy, String> {
     Ok(Hierarchy::V1)
 }
 
-/// Our folder in the unified hierarchy, with the memory and pids controllers given to its groups where
-/// the hierarchy has them (a controller bound to a v1 hierarchy is not).
+/// Our folder at the top of the unified hierarchy (root only).
 fn v2_hierarchy() -> Result<Hierarchy, String> {
     let mount = v2_mount().ok_or("no cgroup v2 hierarchy is mounted")?;
-    let ours = mount.join(OURS);
+    v2_hierarchy_in(&mount.point)
+}
+
+/// Our folder in `parent`, a v2 group with no process of its own (or the root group, exempt from that
+/// rule), with the memory and pids controllers given to its groups where `parent` is offered them (a
+/// controller bound to a v1 hierarchy is not).
+fn v2_hierarchy_in(parent: &Path) -> Result<Hierarchy, String> {
+    let ours = parent.join(OURS);
     std::fs::create_dir_all(&ours).map_err(|e| format!("cannot create {}: {e}", ours.display()))?;
-    let offered = std::fs::read_to_string(mount.join("cgroup.controllers")).unwrap_or_default();
+    let offered = std::fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default();
     for controller in ["memory", "pids"] {
         if offered.split_whitespace().any(|c| c == controller) {
             // Our folder holds no process itself, so it may hand controllers to its groups.
-            let _ = std::fs::write(mount.join("cgroup.subtree_control"), format!("+{controller}"));
+            let _ = std::fs::write(parent.join("cgroup.subtree_control"), format!("+{controller}"));
             let _ = std::fs::write(ours.join("cgroup.subtree_control"), format!("+{controller}"));
         }
     }
@@ -88,19 +95,102 @@ fn v2_hierarchy() -> Result<Hierarchy, String> {
     Ok(Hierarchy::V2 { memory: has("memory"), pids: has("pids"), ours })
 }
 
-/// Where the unified hierarchy is mounted (`/sys/fs/cgroup` on current distributions,
-/// `/sys/fs/cgroup/unified` beside v1 on hybrid ones).
-fn v2_mount() -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mounts.lines().find_map(|line| {
+/// The leaf of the grader's own cgroup the grader moves into, so that its own cgroup holds no process
+/// and may hand controllers down (cgroup v2 gives controllers only to the children of a group without
+/// processes of its own).
+const GRADER_LEAF: &str = "grader";
+
+/// Our folder in the grader's own v2 cgroup, when that cgroup is delegated to the grader's user (a
+/// systemd scope or service with `Delegate=yes`): the grader moves itself into a leaf of it first. A run
+/// started by the grader (same user) may then join a group in our folder: migrating needs write access to
+/// `cgroup.procs` of the destination and of the common ancestor, both inside the delegated group.
+fn delegated_hierarchy() -> Result<Hierarchy, String> {
+    const NOT_ROOT: &str = "the grader is not root";
+    let mount = v2_mount().ok_or_else(|| format!("{NOT_ROOT}, and no cgroup v2 hierarchy is mounted"))?;
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| format!("{NOT_ROOT}, and /proc/self/cgroup cannot be read: {e}"))?;
+    let path = unified_cgroup(&cgroups)
+        .ok_or_else(|| format!("{NOT_ROOT}, and /proc/self/cgroup names no cgroup v2 group"))?;
+    let own = mount.folder_of(path).ok_or_else(|| {
+        format!("{NOT_ROOT}, and its cgroup {path} is outside the cgroup v2 hierarchy at {}", mount.point.display())
+    })?;
+    if !writable(&own) || !writable(&own.join("cgroup.procs")) {
+        return Err(format!(
+            "{NOT_ROOT}, and its cgroup {path} is not delegated to it (run it under `systemd-run \
+             --user --scope -p Delegate=yes`)"
+        ));
+    }
+    move_into_leaf(&own)
+        .map_err(|e| format!("{NOT_ROOT}, and it cannot move into {}: {e}", own.join(GRADER_LEAF).display()))?;
+    v2_hierarchy_in(&own)
+}
+
+/// Moves the grader (every thread of it) into the leaf [`GRADER_LEAF`] of its cgroup `own`.
+fn move_into_leaf(own: &Path) -> io::Result<()> {
+    let leaf = own.join(GRADER_LEAF);
+    let made = match std::fs::create_dir(&leaf) {
+        Ok(()) => true,
+        // Another grader in the same group made it.
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(error) => return Err(error),
+    };
+    let moved = std::fs::write(leaf.join("cgroup.procs"), std::process::id().to_string());
+    if moved.is_err() && made {
+        let _ = std::fs::remove_dir(&leaf);
+    }
+    moved
+}
+
+/// Whether the grader may write `path` (by its effective ids, as the kernel checks a cgroup write).
+fn writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: faccessat only reads the C string, which lives across the call.
+    unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
+/// The grader's group in the unified hierarchy: the path of the `0::` line of `/proc/self/cgroup`.
+fn unified_cgroup(proc_self_cgroup: &str) -> Option<&str> {
+    proc_self_cgroup.lines().find_map(|line| line.strip_prefix("0::"))
+}
+
+/// Where the unified hierarchy is mounted here.
+#[derive(Debug, PartialEq, Eq)]
+struct V2Mount {
+    /// `/sys/fs/cgroup` on current distributions, `/sys/fs/cgroup/unified` beside v1 on hybrid ones.
+    point: PathBuf,
+    /// The group shown at `point`: `/` but where a container mounts only its own part of the hierarchy.
+    root: PathBuf,
+}
+
+impl V2Mount {
+    /// The folder of `group` (a path as `/proc/<pid>/cgroup` gives it), when it is under this mount.
+    fn folder_of(&self, group: &str) -> Option<PathBuf> {
+        let relative = Path::new(group).strip_prefix(&self.root).ok()?;
+        Some(if relative.as_os_str().is_empty() { self.point.clone() } else { self.point.join(relative) })
+    }
+}
+
+fn v2_mount() -> Option<V2Mount> {
+    parse_v2_mount(&std::fs::read_to_string("/proc/self/mountinfo").ok()?)
+}
+
+/// The first cgroup2 mount in `mountinfo` (the format of `/proc/self/mountinfo`).
+fn parse_v2_mount(mountinfo: &str) -> Option<V2Mount> {
+    mountinfo.lines().find_map(|line| {
         let (before, after) = line.split_once(" - ")?;
-        (after.split_whitespace().next() == Some("cgroup2"))
-            .then(|| before.split_whitespace().nth(4).map(PathBuf::from))?
+        if after.split_whitespace().next() != Some("cgroup2") {
+            return None;
+        }
+        let mut fields = before.split_whitespace().skip(3);
+        let root = fields.next()?;
+        let point = fields.next()?;
+        Some(V2Mount { point: PathBuf::from(point), root: PathBuf::from(root) })
     })
 }
 
-/// Whether per-run cgroups can be made here (root, and cgroup v1's memory and pids controllers or a
-/// cgroup v2 hierarchy, writable).
+/// Whether per-run cgroups can be made here: as root, cgroup v1's memory and pids controllers or a
+/// cgroup v2 hierarchy, writable; as another user, a v2 group delegated to it.
 pub fn available() -> Result<(), String> {
     hierarchy()?;
     remove_groups_of_gone_graders();
@@ -130,8 +220,11 @@ const POOL_SIZE: usize = 8;
 
 /// Removes `<pid>-<n>` groups whose grader no longer runs (pooled groups, or left by a crash).
 fn remove_groups_of_gone_graders() {
-    let mut roots: Vec<PathBuf> =
-        [MEMORY_ROOT, PIDS_ROOT, FREEZER_ROOT].iter().map(|r| Path::new(r).join(OURS)).collect();
+    let mut roots: Vec<PathBuf> = if super::is_root() {
+        [MEMORY_ROOT, PIDS_ROOT, FREEZER_ROOT].iter().map(|r| Path::new(r).join(OURS)).collect()
+    } else {
+        Vec::new()
+    };
     if let Ok(Hierarchy::V2 { ours, .. }) = hierarchy() {
         roots.push(ours.clone());
     }
@@ -215,6 +308,63 @@ impl Dirs {
     }
 }
 
+/// Which folder of a group a limit file is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Controller {
+    Memory,
+    Pids,
+}
+
+/// What a failed write of a limit means for the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// The group cannot be used without it.
+    Required,
+    /// Required where the file exists (only with swap accounting, say).
+    WherePresent,
+    /// Ignored when it fails.
+    BestEffort,
+}
+
+/// One write of a group's limits.
+#[derive(Debug, PartialEq, Eq)]
+struct LimitWrite {
+    controller: Controller,
+    file: &'static str,
+    value: String,
+    need: Need,
+}
+
+/// The writes, in order, that give a group of `hierarchy` `memory` bytes without swap beyond it (no
+/// limit for `None`) and `tasks` processes and threads, with the controllers it has.
+fn limit_writes(hierarchy: &Hierarchy, memory: Option<u64>, tasks: u64) -> Vec<LimitWrite> {
+    let write = |controller, file, value: String, need| LimitWrite { controller, file, value, need };
+    match *hierarchy {
+        Hierarchy::V1 => {
+            let limit = memory.map_or_else(|| "-1".to_string(), |m| m.to_string());
+            // memsw (present only with swap accounting) may never be below the limit: lifted first.
+            vec![
+                write(Controller::Memory, "memory.memsw.limit_in_bytes", "-1".into(), Need::BestEffort),
+                write(Controller::Memory, "memory.limit_in_bytes", limit.clone(), Need::Required),
+                write(Controller::Memory, "memory.memsw.limit_in_bytes", limit, Need::BestEffort),
+                write(Controller::Pids, "pids.max", tasks.to_string(), Need::Required),
+            ]
+        }
+        Hierarchy::V2 { memory: has_memory, pids: has_pids, .. } => {
+            let limit = memory.map_or_else(|| "max".to_string(), |m| m.to_string());
+            let mut writes = Vec::new();
+            if has_memory {
+                writes.push(write(Controller::Memory, "memory.max", limit, Need::Required));
+                writes.push(write(Controller::Memory, "memory.swap.max", "0".into(), Need::WherePresent));
+            }
+            if has_pids {
+                writes.push(write(Controller::Pids, "pids.max", tasks.to_string(), Need::Required));
+            }
+            writes
+        }
+    }
+}
+
 /// One run's cgroup; emptied (killing what is left) on drop, then pooled or removed.
 #[derive(Debug)]
 pub struct RunGroup {
@@ -263,34 +413,36 @@ impl RunGroup {
             return Ok(RunGroup { dirs, oom_kills_before, join, ending: false });
         }
         dirs.limits = None;
-        if let Hierarchy::V2 { memory: has_memory, pids: has_pids, .. } = dirs.hierarchy {
-            let limit = memory.map_or_else(|| "max".to_string(), |m| m.to_string());
-            let written = (!has_memory || std::fs::write(dirs.memory.join("memory.max"), &limit).is_ok())
-                && (!has_memory
-                    || std::fs::write(dirs.memory.join("memory.swap.max"), "0").is_ok()
-                    || !dirs.memory.join("memory.swap.max").exists())
-                && (!has_pids || std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()).is_ok());
-            if !written {
-                return Err(Box::new((dirs, io::Error::other("cannot set the cgroup's limits"))));
+        for write in limit_writes(&dirs.hierarchy, memory, tasks) {
+            let dir = match write.controller {
+                Controller::Memory => &dirs.memory,
+                Controller::Pids => &dirs.pids,
+            };
+            let path = dir.join(write.file);
+            let failed = match (std::fs::write(&path, &write.value), write.need) {
+                (Ok(()), _) | (Err(_), Need::BestEffort) => None,
+                (Err(error), Need::WherePresent) => Some(error).filter(|_| path.exists()),
+                (Err(error), Need::Required) => Some(error),
+            };
+            if let Some(error) = failed {
+                let error = io::Error::new(
+                    error.kind(),
+                    format!("cannot write {} to {}: {error}", write.value, path.display()),
+                );
+                return Err(Box::new((dirs, error)));
             }
-            dirs.limits = Some((memory, tasks));
-            let oom_kills_before = oom_kills(&dirs);
-            return Ok(RunGroup { dirs, oom_kills_before, join, ending: false });
-        }
-        let limit = memory.map_or_else(|| "-1".to_string(), |m| m.to_string());
-        // memsw (present only with swap accounting) may never be below the limit: lift it first.
-        let memsw = dirs.memory.join("memory.memsw.limit_in_bytes");
-        let _ = std::fs::write(&memsw, "-1");
-        if let Err(error) = std::fs::write(dirs.memory.join("memory.limit_in_bytes"), &limit) {
-            return Err(Box::new((dirs, error)));
-        }
-        let _ = std::fs::write(&memsw, &limit);
-        if let Err(error) = std::fs::write(dirs.pids.join("pids.max"), tasks.to_string()) {
-            return Err(Box::new((dirs, error)));
         }
         dirs.limits = Some((memory, tasks));
         let oom_kills_before = oom_kills(&dirs);
         Ok(RunGroup { dirs, oom_kills_before, join, ending: false })
+    }
+
+    /// Whether the group counts the run's processes and threads (it has the pids controller).
+    pub fn limits_tasks(&self) -> bool {
+        match self.dirs.hierarchy {
+            Hierarchy::V1 => true,
+            Hierarchy::V2 { pids, .. } => pids,
+        }
     }
 
     /// Whether the kernel's OOM killer acted in the group during this run.
@@ -452,6 +604,96 @@ pub unsafe fn join(procs: &CString) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HYBRID_MOUNTINFO: &str = "\
+25 31 0:23 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+42 31 0:39 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+";
+
+    #[test]
+    fn the_unified_mount_is_found_with_the_group_it_shows() {
+        let hybrid = parse_v2_mount(HYBRID_MOUNTINFO).unwrap();
+        assert_eq!(hybrid, V2Mount { point: "/sys/fs/cgroup/unified".into(), root: "/".into() });
+        let container = "900 800 0:30 /docker/abc /sys/fs/cgroup ro,nosuid - cgroup2 cgroup rw,nsdelegate\n";
+        let container = parse_v2_mount(container).unwrap();
+        assert_eq!(container, V2Mount { point: "/sys/fs/cgroup".into(), root: "/docker/abc".into() });
+        assert_eq!(parse_v2_mount("42 31 0:39 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"), None);
+        assert_eq!(parse_v2_mount(""), None);
+    }
+
+    #[test]
+    fn the_graders_unified_group_is_the_zero_line_of_proc_self_cgroup() {
+        let hybrid = "9:name=systemd:/user.slice\n4:memory:/user.slice\n0::/user.slice/user-1000.slice/run-r1.scope\n";
+        assert_eq!(unified_cgroup(hybrid), Some("/user.slice/user-1000.slice/run-r1.scope"));
+        assert_eq!(unified_cgroup("0::/\n"), Some("/"));
+        // v1 only: no unified group.
+        assert_eq!(unified_cgroup("4:memory:/\n3:pids:/\n"), None);
+        // A v1 controller line whose path happens to hold "0::" is not the unified one.
+        assert_eq!(unified_cgroup("10:name=x:/a0::/b\n"), None);
+    }
+
+    #[test]
+    fn a_group_path_maps_to_its_folder_under_the_mount() {
+        let host = V2Mount { point: "/sys/fs/cgroup".into(), root: "/".into() };
+        assert_eq!(host.folder_of("/user.slice/run-r1.scope"), Some("/sys/fs/cgroup/user.slice/run-r1.scope".into()));
+        assert_eq!(host.folder_of("/"), Some(PathBuf::from("/sys/fs/cgroup")));
+        let container = V2Mount { point: "/sys/fs/cgroup".into(), root: "/docker/abc".into() };
+        assert_eq!(container.folder_of("/docker/abc/app"), Some("/sys/fs/cgroup/app".into()));
+        assert_eq!(container.folder_of("/docker/abc"), Some("/sys/fs/cgroup".into()));
+        // Outside the mounted part (or a sibling whose name merely starts alike): no folder.
+        assert_eq!(container.folder_of("/user.slice"), None);
+        assert_eq!(container.folder_of("/docker/abcdef"), None);
+    }
+
+    fn writes(writes: &[LimitWrite]) -> Vec<(Controller, &str, &str, Need)> {
+        writes.iter().map(|w| (w.controller, w.file, w.value.as_str(), w.need)).collect()
+    }
+
+    #[test]
+    fn v1_limits_lift_memsw_before_the_memory_limit_and_set_it_after() {
+        use Controller::{Memory, Pids};
+        let table = limit_writes(&Hierarchy::V1, Some(64 << 20), 32);
+        assert_eq!(
+            writes(&table),
+            [
+                (Memory, "memory.memsw.limit_in_bytes", "-1", Need::BestEffort),
+                (Memory, "memory.limit_in_bytes", "67108864", Need::Required),
+                (Memory, "memory.memsw.limit_in_bytes", "67108864", Need::BestEffort),
+                (Pids, "pids.max", "32", Need::Required),
+            ]
+        );
+        let unlimited = limit_writes(&Hierarchy::V1, None, 256);
+        assert_eq!(unlimited[1].value, "-1");
+        assert_eq!(unlimited[2].value, "-1");
+    }
+
+    #[test]
+    fn v2_limits_cover_the_controllers_the_groups_have() {
+        use Controller::{Memory, Pids};
+        let both = Hierarchy::V2 { ours: "/x".into(), memory: true, pids: true };
+        assert_eq!(
+            writes(&limit_writes(&both, Some(1 << 20), 8)),
+            [
+                (Memory, "memory.max", "1048576", Need::Required),
+                (Memory, "memory.swap.max", "0", Need::WherePresent),
+                (Pids, "pids.max", "8", Need::Required),
+            ]
+        );
+        assert_eq!(limit_writes(&both, None, 8)[0].value, "max");
+        let pids_only = Hierarchy::V2 { ours: "/x".into(), memory: false, pids: true };
+        assert_eq!(writes(&limit_writes(&pids_only, Some(1 << 20), 8)), [(Pids, "pids.max", "8", Need::Required)]);
+        let neither = Hierarchy::V2 { ours: "/x".into(), memory: false, pids: false };
+        assert!(limit_writes(&neither, Some(1 << 20), 8).is_empty());
+    }
+
+    #[test]
+    fn a_v2_folder_without_controllers_still_gives_groups() {
+        let parent = tempfile::tempdir().unwrap();
+        let hierarchy = v2_hierarchy_in(parent.path()).unwrap();
+        assert_eq!(hierarchy, Hierarchy::V2 { ours: parent.path().join(OURS), memory: false, pids: false });
+        assert!(parent.path().join(OURS).is_dir());
+    }
 
     #[test]
     fn a_group_limits_and_is_removed() {

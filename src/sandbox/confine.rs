@@ -23,7 +23,8 @@ pub struct Prepared {
     pub landlock: Option<OwnedFd>,
     pub seccomp: Option<&'static [seccomp::Instruction]>,
     pub cgroup: Option<RunGroup>,
-    /// RLIMIT_NPROC for the child, when neither a cgroup nor a user namespace counts its processes.
+    /// RLIMIT_NPROC for the child, when neither a cgroup (with the pids controller) nor a user namespace
+    /// counts its processes.
     pub nproc: Option<u64>,
     /// Go into fresh namespaces.
     pub namespaces: bool,
@@ -48,7 +49,7 @@ impl Prepared {
             None
         };
         let namespaces = goes_through_namespaces(confinement, layers);
-        let nproc = if cgroup.is_some() || namespaces {
+        let nproc = if cgroup.as_ref().is_some_and(RunGroup::limits_tasks) || namespaces {
             None
         } else {
             // RLIMIT_NPROC counts every task of the user: leave room for those already running.

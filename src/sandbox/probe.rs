@@ -16,7 +16,7 @@ pub struct Layers {
     pub seccomp: bool,
     /// Whether this program enabled namespaces and user namespaces can be made.
     pub namespaces: bool,
-    /// A cgroup per run (root only): v1's memory and pids controllers, or the unified hierarchy (v2).
+    /// A cgroup per run (as root, or in a delegated v2 group): v1's memory and pids controllers, or v2.
     pub cgroup: bool,
     pub subreaper: bool,
     pub root: bool,
