@@ -94,6 +94,10 @@ struct Network {
 /// Networks not lent out, with the user they were made for.
 static NETWORKS: Mutex<Vec<(u32, Network)>> = Mutex::new(Vec::new());
 
+/// Users for whom a network could not be made: their runs make their own (as they would have to anyway)
+/// without a fork to try again first.
+static CANNOT_MAKE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
 /// A network namespace lent to one run; back to the pool when dropped, which must be once every process
 /// of the run has ended (its first child reaped).
 pub struct NetworkLease {
@@ -126,7 +130,12 @@ pub fn lease_network(run_as: Option<u32>) -> Option<NetworkLease> {
     let mut free = NETWORKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let pooled = free.iter().position(|(owner, _)| *owner == uid).map(|at| free.swap_remove(at).1);
     drop(free);
-    let network = pooled.or_else(|| make_network(run_as).ok())?;
+    let cannot_make = || CANNOT_MAKE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let network = match pooled {
+        Some(network) => network,
+        None if cannot_make().contains(&uid) => return None,
+        None => make_network(run_as).inspect_err(|_| cannot_make().push(uid)).ok()?,
+    };
     Some(NetworkLease { uid, network: Some(network) })
 }
 
@@ -652,6 +661,16 @@ mod tests {
         let third = lease_network(None).expect("a network");
         // No other test of this binary lends networks (runs in unit tests go without namespaces).
         assert_eq!(inode(&third), returned, "the network returned is lent again");
+    }
+
+    #[test]
+    fn a_user_no_network_can_be_made_for_is_not_tried_again() {
+        // No process can take this uid (it is the kernel's "no uid"): the child that would make the
+        // network fails, whoever runs the test.
+        let impossible = u32::MAX;
+        assert!(lease_network(Some(impossible)).is_none());
+        assert!(CANNOT_MAKE.lock().unwrap().contains(&impossible));
+        assert!(lease_network(Some(impossible)).is_none());
     }
 
     #[test]
