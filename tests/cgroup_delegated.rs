@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{copy_dir, fixture, verdict};
+use common::{copy_dir, fixture, processes_naming, verdict};
 
 const NOBODY: u32 = 65534;
 
@@ -117,23 +117,6 @@ impl Drop for Delegated {
             let _ = self.remove();
         }
     }
-}
-
-/// Processes other than this test whose command line names `marker`.
-fn processes_naming(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) || name == std::process::id().to_string() {
-            continue;
-        }
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(marker) {
-            found.push(format!("{name}: {cmdline}"));
-        }
-    }
-    found
 }
 
 /// Waits (a few seconds at most) until `left` finds nothing, and returns what it found last.

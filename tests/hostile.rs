@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{fixture, verdict};
+use common::{fixture, processes_naming, verdict};
 
 const HIDDEN_ANSWER: &str = "TAKEHOME-HIDDEN-ANSWER-5be0c4d1";
 const ENV_SECRET: &str = "TAKEHOME-ENV-SECRET-8d21f7";
@@ -174,24 +174,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, i64)> {
         }
     }
     seen
-}
-
-/// Processes whose command line names `marker` (every process of a run does: its program lives in the
-/// arena's build cache, and the build script's daemon names the arena on purpose).
-fn processes_naming(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) || name == std::process::id().to_string() {
-            continue;
-        }
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(marker) {
-            found.push(format!("{name}: {cmdline}"));
-        }
-    }
-    found
 }
 
 fn is_root() -> bool {

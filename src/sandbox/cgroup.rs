@@ -8,9 +8,9 @@
 //! open/write/close, so it is async-signal-safe between fork and exec.
 //!
 //! Making and removing a memory cgroup costs more than a short run itself, so a group goes back to a
-//! small pool when its run ends (every process in it killed) and is given to a later run, once empty,
-//! with its limits set afresh. Pooled groups
-//! outlive the grader; each grader removes the ones of graders that are gone when it starts.
+//! small pool when its run ends (every process in it killed, or ending with the run's PID namespace) and
+//! is given to a later run, once empty, with its limits set afresh. Pooled groups outlive the grader;
+//! each grader removes the ones of graders that are gone when it starts.
 
 use std::ffi::CString;
 use std::io;
