@@ -317,3 +317,48 @@ fn where_the_layers_cannot_be_mounted_the_program_writes_the_folder_on_disk() {
     assert!(outcome.written.is_none());
     assert_eq!(std::fs::read_to_string(dir.path().join("out.txt")).unwrap(), "out\n");
 }
+
+#[test]
+fn a_run_not_as_root_shares_the_pooled_user_namespace_without_capabilities_and_root_gets_its_own() {
+    if !with_namespaces() || !std::path::Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    // Prints the user namespaces that own the network namespace and the process, the parent of the
+    // latter ("outside" when it is out of the process's sight), and the process's capability sets.
+    let script = r#"import fcntl, os
+def ns(fd, request):
+    try:
+        other = fcntl.ioctl(fd, request, 0)
+    except PermissionError:
+        return "outside"
+    return os.readlink(f"/proc/self/fd/{other}")
+net = os.open("/proc/self/ns/net", os.O_RDONLY)
+user = os.open("/proc/self/ns/user", os.O_RDONLY)
+caps = [line.split()[1] for line in open("/proc/self/status") if line.startswith(("CapInh", "CapPrm", "CapEff", "CapAmb"))]
+print(ns(net, 0xb701), os.readlink("/proc/self/ns/user"), ns(user, 0xb702), *caps)"#;
+    let dir = workdir();
+    let fields = |plan: &RunPlan| {
+        let outcome = sandbox::run(plan).unwrap();
+        assert!(outcome.success(), "{}", String::from_utf8_lossy(&outcome.stderr));
+        String::from_utf8_lossy(&outcome.stdout).split_whitespace().map(str::to_string).collect::<Vec<_>>()
+    };
+    let mut unprivileged = plan("/usr/bin/python3", &["-c", script], dir.path());
+    // Through setuid when the test is root; as the test's own user otherwise.
+    unprivileged.drop_privileges = true;
+    let seen = fields(&unprivileged);
+    {
+        assert_eq!(seen.len(), 7, "{seen:?}");
+        assert_eq!(seen[0], seen[1], "the run is in the user namespace that owns its network: {seen:?}");
+        assert_eq!(seen[2], "outside", "{seen:?}");
+        assert!(seen[3..].iter().all(|caps| caps == "0000000000000000"), "no capability after the exec: {seen:?}");
+    }
+    if sandbox::is_root() {
+        let mut root = plan("/usr/bin/python3", &["-c", script], dir.path());
+        root.drop_privileges = false;
+        let seen = fields(&root);
+        assert_eq!(seen.len(), 7, "{seen:?}");
+        // Its capabilities are in a user namespace of its own, below the one that owns its network.
+        assert_eq!(seen[0], "outside", "root's network is owned by a user namespace above its own: {seen:?}");
+        assert_ne!(seen[1], seen[0], "{seen:?}");
+    }
+}

@@ -96,7 +96,7 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
             written = Some((receiver, sender));
         }
         network = namespaces::lease_network(drop_to);
-        namespaces.network = network.as_ref().and_then(namespaces::NetworkLease::descriptors);
+        namespaces.enter_network(network.as_ref().and_then(namespaces::NetworkLease::descriptors));
         entry = Some(namespaces);
         usage_pipe = Some(pipe);
     }

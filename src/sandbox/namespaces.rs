@@ -1,6 +1,7 @@
 //! User, PID, network, IPC, UTS and mount namespaces, entered between fork and exec: the child of the
-//! grader (the first child) enters a pooled network namespace, makes the others and starts a small
-//! init (PID 1 of the run), which starts the program; both are clones sharing the first child's memory.
+//! grader (the first child) enters a pooled network namespace and the user namespace that owns it, makes
+//! the others (and a user namespace of its own for root) and starts a small init (PID 1 of the run),
+//! which starts the program; both are clones sharing the first child's memory.
 //! The program confines itself (Landlock, seccomp, RLIMIT_NPROC counted inside the new user namespace)
 //! and execs. When the program ends, init reports its wait status and usage to the grader and ends,
 //! which ends everything left in the namespace; the first child then ends the way init did.
@@ -313,10 +314,14 @@ pub struct Entry {
     pub open_files: Option<u64>,
     /// The CPU set the program gets back (init keeps the one it starts with).
     pub affinity: Option<Mask>,
-    /// A network namespace to enter (see [`lease_network`]) instead of making one.
-    pub network: Option<(RawFd, RawFd)>,
+    /// A network namespace to enter (see [`Entry::enter_network`]) instead of making one.
+    network: Option<(RawFd, RawFd)>,
     /// The working folder layered over a tmpfs.
     pub overlay: Option<super::overlay::Overlay>,
+    /// Whether the run is root (in its namespaces as outside).
+    as_root: bool,
+    /// Whether the run gets a user namespace of its own (see [`Entry::enter_network`]).
+    own_user_namespace: bool,
 }
 
 impl Entry {
@@ -325,6 +330,8 @@ impl Entry {
     /// both open until the spawn returned (pipes made before the fork: in the child, the run's descriptor
     /// limit is already set, and the grader's low descriptors may all be taken).
     pub fn new(run_as: Option<u32>, exec: Exec, relay: RawFd, exec_error: RawFd) -> Entry {
+        // SAFETY: getuid cannot fail.
+        let as_root = run_as.unwrap_or_else(|| unsafe { libc::getuid() }) == 0;
         Entry {
             maps: IdMaps::new(run_as),
             exec,
@@ -338,7 +345,20 @@ impl Entry {
             affinity: None,
             network: None,
             overlay: None,
+            as_root,
+            own_user_namespace: true,
         }
+    }
+
+    /// Has the run enter `network`, the (user namespace, network namespace) of a [`NetworkLease`],
+    /// rather than make its own. The run's other namespaces are then made in that user namespace, but
+    /// for root: a program that is not root in its user namespace has no capability left there after
+    /// its exec, while root would keep them, over the pooled network too; root's namespaces get a user
+    /// namespace of their own, nested in the pooled one. Sparing the others a user namespace and its
+    /// maps saves 0.1 ms a launch.
+    pub fn enter_network(&mut self, network: Option<(RawFd, RawFd)>) {
+        self.network = network;
+        self.own_user_namespace = network.is_none() || self.as_root;
     }
 
     /// In the child between fork and exec, after its change of user: makes the namespaces and starts init,
@@ -356,22 +376,17 @@ impl Entry {
     pub unsafe fn enter(&self) -> io::Error {
         // SAFETY: system calls on values prepared before the fork; each result is checked.
         unsafe {
-            // A change of user makes the process undumpable, which locks its /proc/self/*_map files.
-            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
             let entered = match self.network {
-                // The user namespace first: it owns the network namespace, and ours is made inside it.
+                // The user namespace first: it owns the network namespace, and the others are made in it
+                // (or in one nested in it, for root).
                 Some((user, net)) => check(libc::setns(user, libc::CLONE_NEWUSER))
                     .and_then(|_| check(libc::setns(net, libc::CLONE_NEWNET)))
-                    .and_then(|_| check(libc::unshare(NAMESPACES & !libc::CLONE_NEWNET))),
-                None => check(libc::unshare(NAMESPACES)),
+                    .and_then(|_| self.make_namespaces(NAMESPACES & !libc::CLONE_NEWNET & !libc::CLONE_NEWUSER)),
+                None => self.make_namespaces(NAMESPACES & !libc::CLONE_NEWUSER),
             };
             if let Err(error) = entered {
                 return error;
             }
-            if let Err(error) = self.maps.write() {
-                return error;
-            }
-            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             let this: *const Entry = self;
             let init =
                 libc::clone(init_main, self.stacks.top(0), libc::CLONE_VM | libc::SIGCHLD, this.cast_mut().cast());
@@ -382,6 +397,24 @@ impl Entry {
             libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
             wait_and_end(init)
         }
+    }
+
+    /// Makes the namespaces `kinds`, in a user namespace of their own where the run gets one (writing
+    /// its ID maps); leaves the process undumpable.
+    unsafe fn make_namespaces(&self, kinds: libc::c_int) -> io::Result<()> {
+        // SAFETY: prctl, unshare and the maps' open/write/close on data prepared before the fork.
+        unsafe {
+            if self.own_user_namespace {
+                // A change of user makes the process undumpable, which locks its /proc/self/*_map files.
+                libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+                check(libc::unshare(kinds | libc::CLONE_NEWUSER))?;
+                self.maps.write()?;
+            } else {
+                check(libc::unshare(kinds))?;
+            }
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        }
+        Ok(())
     }
 
     /// PID 1 of the run: a fresh /proc, then the program as its only child; reports how it ended and
