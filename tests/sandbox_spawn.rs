@@ -362,3 +362,33 @@ print(ns(net, 0xb701), os.readlink("/proc/self/ns/user"), ns(user, 0xb702), *cap
         assert_ne!(seen[1], seen[0], "{seen:?}");
     }
 }
+
+#[test]
+fn a_process_of_the_run_killed_for_the_groups_memory_makes_the_run_mle_though_the_program_succeeds() {
+    if !with_namespaces() || !probe::layers().cgroup || !std::path::Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    // The child is the largest process (the OOM killer's choice); it then fills a memfd, which no
+    // process's resident size shows (so polling does not stop the run), until the group is full.
+    let script = r#"import os
+pid = os.fork()
+if pid == 0:
+    held = bytearray(100 << 20)
+    fd = os.memfd_create("fill")
+    chunk = b"x" * (1 << 20)
+    while True:
+        os.write(fd, chunk)
+_, status = os.waitpid(pid, 0)
+print("pong", status)"#;
+    let dir = workdir();
+    let mut plan = plan("/usr/bin/python3", &["-c", script], dir.path());
+    plan.limits.memory = Some(128 << 20);
+    plan.limits.wall_time = Duration::from_secs(20);
+    let outcome = sandbox::run(&plan).unwrap();
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    assert_eq!(outcome.limit_hit, Some(LimitHit::Memory), "{outcome:?}\n{stdout}");
+    if outcome.status == Status::Exited(0) {
+        // The program went on after its child was killed: the case this test is about.
+        assert!(stdout.starts_with("pong 9"), "the child died by SIGKILL: {stdout}");
+    }
+}

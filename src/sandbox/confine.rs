@@ -39,7 +39,7 @@ impl Prepared {
         needs: &Needs,
     ) -> io::Result<Prepared> {
         let Needs { limits, run_as, freezer } = *needs;
-        let access = access(confinement, cwd, env, run_as.unwrap_or_else(current_uid) == 0);
+        let access = access(confinement, cwd, env);
         let landlock = if layers.landlock_abi > 0 { landlock::ruleset(&access)? } else { None };
         let seccomp = if layers.seccomp { seccomp::filter(confinement.network) } else { None };
         let cgroup = if layers.cgroup {
@@ -104,7 +104,7 @@ impl ChildSide {
     }
 }
 
-fn access(confinement: &Confinement, cwd: &Path, env: &[(OsString, OsString)], as_root: bool) -> landlock::Access {
+fn access(confinement: &Confinement, cwd: &Path, env: &[(OsString, OsString)]) -> landlock::Access {
     let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let mut read = confinement.read.clone();
     if let Some(path) = var("PATH") {
@@ -114,7 +114,7 @@ fn access(confinement: &Confinement, cwd: &Path, env: &[(OsString, OsString)], a
     let mut write = vec![cwd.to_path_buf()];
     write.extend(["HOME", "TMPDIR"].iter().filter_map(|name| var(name)).map(PathBuf::from));
     write.extend(confinement.write.iter().cloned());
-    landlock::Access { read, write, network: confinement.network, as_root }
+    landlock::Access { read, write, network: confinement.network }
 }
 
 fn current_uid() -> u32 {
@@ -169,7 +169,7 @@ mod tests {
             ("TMPDIR".into(), "/w/.tmp".into()),
             ("RUSTUP_HOME".into(), "/opt/rust/.rustup".into()),
         ];
-        let access = access(&Confinement::run("/cache/b".into()), Path::new("/w"), &env, false);
+        let access = access(&Confinement::run("/cache/b".into()), Path::new("/w"), &env);
         assert!(access.read.contains(&PathBuf::from("/cache/b")));
         assert!(access.read.contains(&PathBuf::from("/opt/rust/.cargo")));
         assert!(access.read.contains(&PathBuf::from("/opt/rust/.rustup")));

@@ -10,10 +10,7 @@ use std::sync::OnceLock;
 
 use std::os::unix::fs::OpenOptionsExt;
 
-use landlock::{
-    ABI, Access as _, AccessFs, AccessNet, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetError, Scope,
-};
+use landlock::{ABI, Access as _, AccessFs, AccessNet, BitFlags, Ruleset, RulesetAttr, RulesetError, Scope};
 
 /// The ABI whose rights we ask for; older kernels get the subset they know (best effort).
 const TARGET: ABI = ABI::V7;
@@ -21,10 +18,7 @@ const TARGET: ABI = ABI::V7;
 /// Folders every program may read and execute from (toolchains and the shared libraries they load).
 const SYSTEM: &[&str] = &["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/usr", "/opt", "/proc", "/sys"];
 
-/// Entries of /etc that hold secrets rather than configuration. They are root's alone, so they are kept
-/// from a process running as root (a build, when the grader is root) by giving it each other entry of
-/// /etc as a rule of its own; any other user gets /etc as one rule, the files' own modes keeping the
-/// secrets (a hundred rules fewer to add, and to merge when the process confines itself).
+/// Entries of /etc that hold secrets rather than configuration (a build runs as the grader's user).
 const ETC_SECRETS: &[&str] =
     &["shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "ssh", "security", "ssl", "credstore"];
 
@@ -39,8 +33,6 @@ pub struct Access {
     pub write: Vec<PathBuf>,
     /// Whether TCP bind and connect stay allowed (builds that download packages).
     pub network: bool,
-    /// Whether the process runs as root, from whom /etc's secrets must be kept by Landlock.
-    pub as_root: bool,
 }
 
 /// The kernel's Landlock ABI version, 0 when Landlock is unavailable.
@@ -51,20 +43,11 @@ pub fn abi() -> i32 {
     i32::try_from(version).unwrap_or(0).max(0)
 }
 
-/// Opened once, with the rights each gets: the system folders and the device files, then /etc (whole, or
-/// each entry but the secrets). Their rules are added with a system call each, without the check of the
-/// file's type the `landlock` crate makes per rule.
+/// Opened once, with the rights each gets: the system folders, /etc without its secrets, and the device
+/// files. Their rules are added with a system call each, without the check of the file's type the
+/// `landlock` crate makes per rule (100 `fstat`s per run otherwise).
 struct SystemPaths {
     rules: Vec<(OwnedFd, u64)>,
-    etc_whole: Vec<(OwnedFd, u64)>,
-    etc_without_secrets: Vec<(OwnedFd, u64)>,
-}
-
-impl SystemPaths {
-    fn rules(&self, as_root: bool) -> impl Iterator<Item = &(OwnedFd, u64)> {
-        let etc = if as_root { &self.etc_without_secrets } else { &self.etc_whole };
-        self.rules.iter().chain(etc)
-    }
 }
 
 static SYSTEM_PATHS: OnceLock<SystemPaths> = OnceLock::new();
@@ -73,27 +56,23 @@ fn system_paths() -> &'static SystemPaths {
     SYSTEM_PATHS.get_or_init(|| {
         let supported = supported();
         let read = AccessFs::from_read(TARGET) & supported;
-        let (mut rules, mut etc_whole, mut etc_without_secrets) = (Vec::new(), Vec::new(), Vec::new());
-        let add = |rules: &mut Vec<(OwnedFd, u64)>, path: PathBuf, rights: BitFlags<AccessFs>| {
+        let mut rules = Vec::new();
+        let mut add = |path: PathBuf, rights: BitFlags<AccessFs>| {
             let Ok(metadata) = std::fs::metadata(&path) else { return };
             let Ok(file) = std::fs::File::options().read(true).custom_flags(libc::O_PATH).open(&path) else { return };
             let rights = if metadata.is_dir() { rights } else { rights & AccessFs::from_file(TARGET) };
             rules.push((OwnedFd::from(file), rights.bits()));
         };
-        for path in SYSTEM {
-            add(&mut rules, PathBuf::from(path), read);
+        for path in SYSTEM.iter().map(PathBuf::from).chain(etc_entries()) {
+            add(path, read);
         }
         for path in DEVICES_READABLE {
-            add(&mut rules, PathBuf::from(path), BitFlags::from(AccessFs::ReadFile) & supported);
+            add(PathBuf::from(path), BitFlags::from(AccessFs::ReadFile) & supported);
         }
         for path in DEVICES_WRITABLE {
-            add(&mut rules, PathBuf::from(path), (AccessFs::ReadFile | AccessFs::WriteFile) & supported);
+            add(PathBuf::from(path), (AccessFs::ReadFile | AccessFs::WriteFile) & supported);
         }
-        add(&mut etc_whole, PathBuf::from("/etc"), read);
-        for path in etc_entries() {
-            add(&mut etc_without_secrets, path, read);
-        }
-        SystemPaths { rules, etc_whole, etc_without_secrets }
+        SystemPaths { rules }
     })
 }
 
@@ -138,34 +117,39 @@ fn is_home(dir: &Path) -> bool {
 
 /// A ruleset descriptor ready for [`restrict_self`], or `None` when the kernel has no Landlock.
 pub fn ruleset(access: &Access) -> std::io::Result<Option<OwnedFd>> {
-    let Some(fd) = ruleset_for_run(access).map_err(|e| std::io::Error::other(format!("landlock: {e}")))? else {
-        return Ok(None);
-    };
-    for (path, rights) in system_paths().rules(access.as_root) {
+    let Some(fd) = system_ruleset(access.network)? else { return Ok(None) };
+    let supported = supported();
+    for (paths, rights) in [(&access.read, AccessFs::from_read(TARGET)), (&access.write, AccessFs::from_all(TARGET))] {
+        for path in paths {
+            // A folder that does not exist cannot be reached either: nothing to allow.
+            let Ok(metadata) = std::fs::metadata(path) else { continue };
+            let Ok(file) = std::fs::File::options().read(true).custom_flags(libc::O_PATH).open(path) else { continue };
+            let rights = if metadata.is_dir() { rights } else { rights & AccessFs::from_file(TARGET) };
+            // SAFETY: a ruleset no process enforces yet, and a path descriptor open for the call.
+            unsafe { add_path_rule(fd.as_raw_fd(), file.as_raw_fd(), (rights & supported).bits()) }.map_err(|e| {
+                std::io::Error::other(format!("landlock: cannot add a rule for {}: {e}", path.display()))
+            })?;
+        }
+    }
+    Ok(Some(fd))
+}
+
+/// A ruleset with the system's rules (and none of a run's), `None` when the kernel has no Landlock.
+fn system_ruleset(network: bool) -> std::io::Result<Option<OwnedFd>> {
+    let landlock = |e: RulesetError| std::io::Error::other(format!("landlock: {e}"));
+    let mut ruleset = Ruleset::default().handle_access(AccessFs::from_all(TARGET)).map_err(landlock)?;
+    if !network {
+        ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp).map_err(landlock)?;
+    }
+    let created =
+        ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal).and_then(|r| r.create()).map_err(landlock)?;
+    let Some(fd): Option<OwnedFd> = created.into() else { return Ok(None) };
+    for (path, rights) in &system_paths().rules {
         // SAFETY: a ruleset we just made and a path descriptor we hold open.
         unsafe { add_path_rule(fd.as_raw_fd(), path.as_raw_fd(), *rights) }
             .map_err(|e| std::io::Error::other(format!("landlock: cannot add a rule: {e}")))?;
     }
     Ok(Some(fd))
-}
-
-/// A ruleset with the run's own paths (and none of the system's).
-fn ruleset_for_run(access: &Access) -> Result<Option<OwnedFd>, RulesetError> {
-    let mut ruleset = Ruleset::default().handle_access(AccessFs::from_all(TARGET))?;
-    if !access.network {
-        ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
-    }
-    let mut created = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?.create()?;
-    let read = AccessFs::from_read(TARGET);
-    for (paths, rights) in [(&access.read, read), (&access.write, AccessFs::from_all(TARGET))] {
-        for path in paths {
-            // A folder that does not exist cannot be reached either: nothing to allow.
-            if let Ok(fd) = PathFd::new(path) {
-                created = created.add_rule(PathBeneath::new(fd, rights))?;
-            }
-        }
-    }
-    Ok(created.into())
 }
 
 /// Confines the calling thread to `ruleset`. Async-signal-safe: one system call.
@@ -270,28 +254,25 @@ mod tests {
     }
 
     #[test]
-    fn etc_is_one_rule_for_other_users_and_each_entry_but_the_secrets_for_root() {
-        let target = |rules: Vec<&(OwnedFd, u64)>| -> Vec<PathBuf> {
-            rules
-                .iter()
-                .filter_map(|(fd, _)| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok())
-                .collect()
-        };
-        let others = target(system_paths().rules(false).collect());
-        let root = target(system_paths().rules(true).collect());
-        assert!(others.contains(&PathBuf::from("/etc")));
-        assert!(others.contains(&PathBuf::from("/usr")) && root.contains(&PathBuf::from("/usr")));
-        assert!(!root.contains(&PathBuf::from("/etc")), "root's rules name /etc's entries, not /etc");
-        assert!(!root.iter().any(|p| p.starts_with("/etc/shadow") || p.starts_with("/etc/ssl/private")));
+    fn etc_secrets_are_not_readable() {
+        let entries = etc_entries();
+        assert!(!entries.iter().any(|p| p.ends_with("shadow") || p.ends_with("ssl/private")));
         if Path::new("/etc/passwd").exists() {
-            assert!(root.contains(&PathBuf::from("/etc/passwd")));
+            assert!(entries.iter().any(|p| p.ends_with("passwd")));
         }
+        // Whoever the process runs as: file modes do not keep the secrets from a user in their group
+        // (ssl-cert, shadow), nor from a run after a build as root changed them.
+        let targets: Vec<PathBuf> = system_paths()
+            .rules
+            .iter()
+            .filter_map(|(fd, _)| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok())
+            .collect();
+        assert!(!targets.iter().any(|p| p == Path::new("/etc") || p.starts_with("/etc/shadow")), "{targets:?}");
     }
 
     #[test]
     fn a_ruleset_is_made_when_the_kernel_has_landlock() {
-        let access = Access { read: vec![], write: vec![std::env::temp_dir()], network: false, as_root: true };
-        let made = ruleset(&access).unwrap();
+        let made = ruleset(&Access { read: vec![], write: vec![std::env::temp_dir()], network: false }).unwrap();
         assert_eq!(made.is_some(), abi() > 0);
     }
 }

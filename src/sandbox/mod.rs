@@ -320,8 +320,9 @@ pub fn run(plan: &RunPlan) -> io::Result<Outcome> {
     let written = launched.written.as_ref().and_then(overlay::receive_written).map(std::sync::Arc::new);
     let outcome = result.map(|mut outcome| {
         outcome.written = written;
-        let killed = outcome.status == Status::Signaled(libc::SIGKILL);
-        if outcome.limit_hit.is_none() && killed && launched.cgroup().is_some_and(cgroup::RunGroup::oom_killed) {
+        // Any process of the run the kernel killed for the group's memory makes it MLE, even where the
+        // program itself went on (a child of it killed, its own exit 0).
+        if outcome.limit_hit.is_none() && launched.cgroup().is_some_and(cgroup::RunGroup::oom_killed) {
             outcome.limit_hit = Some(LimitHit::Memory);
         }
         outcome

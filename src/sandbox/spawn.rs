@@ -316,11 +316,9 @@ impl Spawned {
         };
         cpu_time = cpu_time.max(cpu_polled);
         peak_memory = peak_memory.max(peak_polled);
-        let limit_hit = polled_hit
-            .or_else(|| (oom_killed && status == Status::Signaled(libc::SIGKILL)).then_some(LimitHit::Memory))
-            .or_else(|| {
-                super::classify_after_exit(&self.limits, status, cpu_time.unwrap_or_default(), peak_memory.unwrap_or(0))
-            });
+        let limit_hit = polled_hit.or_else(|| oom_killed.then_some(LimitHit::Memory)).or_else(|| {
+            super::classify_after_exit(&self.limits, status, cpu_time.unwrap_or_default(), peak_memory.unwrap_or(0))
+        });
         self.ended = Some((status, SpawnUsage { cpu_time, peak_memory, limit_hit }));
         status
     }
