@@ -392,3 +392,36 @@ print("pong", status)"#;
         assert!(stdout.starts_with("pong 9"), "the child died by SIGKILL: {stdout}");
     }
 }
+
+#[test]
+fn a_run_as_root_cannot_change_the_mode_of_files_outside_its_folders() {
+    use std::os::unix::fs::PermissionsExt;
+    if !with_namespaces() || !sandbox::is_root() || !std::path::Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    // Landlock does not cover a file's mode: root owns this file, so only the read-only host stops it.
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, "s").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let script = format!(
+        r#"import errno, os
+open("mine", "w").write("x")
+os.chmod("mine", 0o755)
+try:
+    os.chmod("{}", 0o4777)
+    print("changed")
+except OSError as e:
+    print(errno.errorcode[e.errno])"#,
+        secret.display()
+    );
+    // Root's own folder, as a build's is (not handed over to nobody).
+    let dir = tempfile::tempdir().unwrap();
+    let mut root = plan("/usr/bin/python3", &["-c", &script], dir.path());
+    root.drop_privileges = false;
+    let outcome = sandbox::run(&root).unwrap();
+    assert!(outcome.success(), "{}", String::from_utf8_lossy(&outcome.stderr));
+    assert_eq!(String::from_utf8_lossy(&outcome.stdout).trim(), "EROFS");
+    assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o7777, 0o600);
+    assert_eq!(std::fs::metadata(dir.path().join("mine")).unwrap().permissions().mode() & 0o777, 0o755);
+}

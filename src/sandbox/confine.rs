@@ -28,6 +28,8 @@ pub struct Prepared {
     pub nproc: Option<u64>,
     /// Go into fresh namespaces.
     pub namespaces: bool,
+    /// The folders the process may write (Landlock's), for a run as root to keep the rest read-only.
+    pub writable: Vec<PathBuf>,
 }
 
 impl Prepared {
@@ -56,7 +58,7 @@ impl Prepared {
             let uid = run_as.unwrap_or_else(current_uid);
             Some(tasks_of(uid) + confinement.tasks)
         };
-        Ok(Prepared { landlock, seccomp, cgroup, nproc, namespaces })
+        Ok(Prepared { landlock, seccomp, cgroup, nproc, namespaces, writable: access.write })
     }
 
     /// The values the child's pre-exec code reads (plain data, cheap to copy into the closure).

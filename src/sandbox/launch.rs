@@ -97,6 +97,9 @@ pub(super) fn launch(plan: &RunPlan, layers: &Layers, extras: Extras) -> io::Res
         }
         network = namespaces::lease_network(drop_to);
         namespaces.enter_network(network.as_ref().and_then(namespaces::NetworkLease::descriptors));
+        if let Some(prepared) = &prepared {
+            namespaces.keep_host_read_only(&prepared.writable);
+        }
         entry = Some(namespaces);
         usage_pipe = Some(pipe);
     }

@@ -320,6 +320,9 @@ pub struct Entry {
     pub overlay: Option<super::overlay::Overlay>,
     /// Whether the run is root (in its namespaces as outside).
     as_root: bool,
+    /// For a run as root: the folders it may write, the only ones left writable (see
+    /// [`Entry::keep_host_read_only`]).
+    writable: Vec<CString>,
     /// Whether the run gets a user namespace of its own (see [`Entry::enter_network`]).
     own_user_namespace: bool,
 }
@@ -347,6 +350,19 @@ impl Entry {
             overlay: None,
             as_root,
             own_user_namespace: true,
+            writable: Vec::new(),
+        }
+    }
+
+    /// For a run as root, mounts the host's file system read-only in its mount namespace, but for the
+    /// `writable` folders. Landlock does not cover a file's mode, owner or times, and root owns most of
+    /// the system's files: without this, a build as root could `chmod u+s` a system binary or make a
+    /// secret readable. Needs Linux 5.12 (`mount_setattr`); where that fails, the folders stay as they
+    /// are. Nothing for other users.
+    pub fn keep_host_read_only(&mut self, writable: &[std::path::PathBuf]) {
+        use std::os::unix::ffi::OsStrExt;
+        if self.as_root {
+            self.writable = writable.iter().filter_map(|dir| CString::new(dir.as_os_str().as_bytes()).ok()).collect();
         }
     }
 
@@ -435,6 +451,9 @@ impl Entry {
                 );
             }
             libc::sethostname(c"takehome".as_ptr(), 8);
+            if self.as_root {
+                self.mount_host_read_only();
+            }
             if let Some(overlay) = &self.overlay {
                 // Without the layers (see `Overlay::mount`), the program writes the folder on disk.
                 let _ = overlay.mount();
@@ -476,6 +495,55 @@ impl Entry {
             let message = encode_usage(status, &usage, started.elapsed());
             let written = libc::write(self.relay, message.as_ptr().cast(), MESSAGE);
             libc::_exit(if written == MESSAGE as isize { 0 } else { 1 })
+        }
+    }
+
+    /// In init: every mount read-only, then each writable folder bound onto itself and made writable
+    /// again (a folder that cannot be bound stays read-only); then init enters its working folder again
+    /// by its path, through the new mounts.
+    unsafe fn mount_host_read_only(&self) {
+        #[repr(C)]
+        struct MountAttr {
+            set: u64,
+            clear: u64,
+            propagation: u64,
+            userns_fd: u64,
+        }
+        const MOUNT_ATTR_RDONLY: u64 = 1;
+        const AT_RECURSIVE: libc::c_int = 0x8000;
+        let attributes = |path: &std::ffi::CStr, set: u64, clear: u64| {
+            let attr = MountAttr { set, clear, propagation: 0, userns_fd: 0 };
+            // SAFETY: mount_setattr reads the path and the attribute struct, both alive for the call.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_mount_setattr,
+                    libc::AT_FDCWD,
+                    path.as_ptr(),
+                    AT_RECURSIVE,
+                    &raw const attr,
+                    std::mem::size_of::<MountAttr>(),
+                )
+            }
+        };
+        if attributes(c"/", MOUNT_ATTR_RDONLY, 0) != 0 {
+            return;
+        }
+        let none = std::ptr::null::<libc::c_char>();
+        for dir in &self.writable {
+            // SAFETY: a bind mount of a folder onto itself, on C strings made before the fork.
+            let bound = unsafe {
+                libc::mount(dir.as_ptr(), dir.as_ptr(), none, libc::MS_BIND | libc::MS_REC, std::ptr::null())
+            };
+            if bound == 0 {
+                attributes(dir, 0, MOUNT_ATTR_RDONLY);
+            }
+        }
+        let mut cwd = [0u8; 4096];
+        // SAFETY: getcwd writes at most the buffer's length (nul-terminated); chdir reads it.
+        unsafe {
+            if !libc::getcwd(cwd.as_mut_ptr().cast(), cwd.len()).is_null() {
+                libc::chdir(cwd.as_ptr().cast());
+            }
         }
     }
 
