@@ -57,12 +57,7 @@ fn system_paths() -> &'static SystemPaths {
         let supported = supported();
         let read = AccessFs::from_read(TARGET) & supported;
         let mut rules = Vec::new();
-        let mut add = |path: PathBuf, rights: BitFlags<AccessFs>| {
-            let Ok(metadata) = std::fs::metadata(&path) else { return };
-            let Ok(file) = std::fs::File::options().read(true).custom_flags(libc::O_PATH).open(&path) else { return };
-            let rights = if metadata.is_dir() { rights } else { rights & AccessFs::from_file(TARGET) };
-            rules.push((OwnedFd::from(file), rights.bits()));
-        };
+        let mut add = |path: PathBuf, rights: BitFlags<AccessFs>| rules.extend(path_rule(&path, rights));
         for path in SYSTEM.iter().map(PathBuf::from).chain(etc_entries()) {
             add(path, read);
         }
@@ -74,6 +69,15 @@ fn system_paths() -> &'static SystemPaths {
         }
         SystemPaths { rules }
     })
+}
+
+/// `path` opened for a rule, with `rights` cut to those of a file where it is not a folder; `None` where
+/// it cannot be opened (what does not exist cannot be reached either: nothing to allow).
+fn path_rule(path: &Path, rights: BitFlags<AccessFs>) -> Option<(OwnedFd, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let file = std::fs::File::options().read(true).custom_flags(libc::O_PATH).open(path).ok()?;
+    let rights = if metadata.is_dir() { rights } else { rights & AccessFs::from_file(TARGET) };
+    Some((OwnedFd::from(file), rights.bits()))
 }
 
 /// Everything in /etc but the secrets, and the public half of /etc/ssl (certificates for downloads).
@@ -121,12 +125,9 @@ pub fn ruleset(access: &Access) -> std::io::Result<Option<OwnedFd>> {
     let supported = supported();
     for (paths, rights) in [(&access.read, AccessFs::from_read(TARGET)), (&access.write, AccessFs::from_all(TARGET))] {
         for path in paths {
-            // A folder that does not exist cannot be reached either: nothing to allow.
-            let Ok(metadata) = std::fs::metadata(path) else { continue };
-            let Ok(file) = std::fs::File::options().read(true).custom_flags(libc::O_PATH).open(path) else { continue };
-            let rights = if metadata.is_dir() { rights } else { rights & AccessFs::from_file(TARGET) };
+            let Some((file, rights)) = path_rule(path, rights & supported) else { continue };
             // SAFETY: a ruleset no process enforces yet, and a path descriptor open for the call.
-            unsafe { add_path_rule(fd.as_raw_fd(), file.as_raw_fd(), (rights & supported).bits()) }.map_err(|e| {
+            unsafe { add_path_rule(fd.as_raw_fd(), file.as_raw_fd(), rights) }.map_err(|e| {
                 std::io::Error::other(format!("landlock: cannot add a rule for {}: {e}", path.display()))
             })?;
         }

@@ -232,16 +232,15 @@ pub(super) fn contain_leftovers(
     init_reported: bool,
 ) {
     super::kill_group(pid);
-    if !init_reported {
-        reaper::kill_seen(seen);
-        if let Some(group) = group {
-            group.kill_all();
-        }
-    }
     reaper::unregister(pid);
-    if !init_reported {
-        reaper::reap_orphans();
+    if init_reported {
+        return;
     }
+    reaper::kill_seen(seen);
+    if let Some(group) = group {
+        group.kill_all();
+    }
+    reaper::reap_orphans();
 }
 
 /// A connected pair of Unix datagram sockets (close-on-exec).
