@@ -323,8 +323,6 @@ pub struct Entry {
     /// For a run as root: the folders it may write, the only ones left writable (see
     /// [`Entry::keep_host_read_only`]).
     writable: Vec<CString>,
-    /// Whether the run gets a user namespace of its own (see [`Entry::enter_network`]).
-    own_user_namespace: bool,
 }
 
 impl Entry {
@@ -349,7 +347,6 @@ impl Entry {
             network: None,
             overlay: None,
             as_root,
-            own_user_namespace: true,
             writable: Vec::new(),
         }
     }
@@ -374,7 +371,11 @@ impl Entry {
     /// maps saves 0.1 ms a launch.
     pub fn enter_network(&mut self, network: Option<(RawFd, RawFd)>) {
         self.network = network;
-        self.own_user_namespace = network.is_none() || self.as_root;
+    }
+
+    /// Whether the run gets a user namespace of its own (see [`Entry::enter_network`]).
+    fn own_user_namespace(&self) -> bool {
+        self.network.is_none() || self.as_root
     }
 
     /// In the child between fork and exec, after its change of user: makes the namespaces and starts init,
@@ -420,7 +421,7 @@ impl Entry {
     unsafe fn make_namespaces(&self, kinds: libc::c_int) -> io::Result<()> {
         // SAFETY: prctl, unshare and the maps' open/write/close on data prepared before the fork.
         unsafe {
-            if self.own_user_namespace {
+            if self.own_user_namespace() {
                 // A change of user makes the process undumpable, which locks its /proc/self/*_map files.
                 libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
                 check(libc::unshare(kinds | libc::CLONE_NEWUSER))?;
